@@ -1,0 +1,112 @@
+//! Model configs: the PyTorch constructor kwargs (snake_case, same defaults) plus rotor's own
+//! keys, parsed from JSON with errors that name the offending field (DESIGN §2).
+
+mod fields;
+mod rotary;
+
+pub use fields::Fields;
+pub use rotary::{FreqsFor, Layout, RotaryConfig, RotaryMode};
+
+use serde_json::Value;
+
+use crate::dtype::DType;
+use crate::error::ConfigError;
+
+/// Keys every kind accepts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Common {
+    /// Element type of float inputs and outputs.
+    pub dtype: DType,
+    /// ai.onnx opset (default chosen by `form`).
+    pub opset: i64,
+    /// `decomposed` (portable ops) or `fused` (opset-23 `RotaryEmbedding`).
+    pub form: Form,
+}
+
+/// Graph form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// Elementwise ops only; runs everywhere (opset 17 by default).
+    Decomposed,
+    /// The fused `RotaryEmbedding` op where semantics allow (opset 23).
+    Fused,
+}
+
+/// A parsed config, one variant per `kind`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelConfig {
+    /// `kind: "rotary"` — `RotaryEmbedding` of rotary-embedding-torch.
+    Rotary(RotaryConfig),
+}
+
+/// Kinds rotor knows, for error messages.
+pub const KINDS: &[&str] = &["rotary"];
+
+impl ModelConfig {
+    /// Parse a config from JSON text.
+    pub fn from_json_str(text: &str) -> Result<ModelConfig, ConfigError> {
+        let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::new("<json>", format!("invalid JSON: {e}")))?;
+        ModelConfig::from_json(&value)
+    }
+
+    /// Parse a config from a JSON value (an object with `kind`).
+    pub fn from_json(value: &Value) -> Result<ModelConfig, ConfigError> {
+        let Value::Object(map) = value else {
+            return Err(ConfigError::new("<json>", "the config must be a JSON object"));
+        };
+        let mut f = Fields::new(map);
+        let kind = match f.raw("kind") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => return Err(ConfigError::new("kind", format!("must be a string, got {other}"))),
+            None => return Err(ConfigError::new("kind", format!("is required (one of {})", KINDS.join(", ")))),
+        };
+        let parsed = match kind.as_str() {
+            "rotary" => ModelConfig::Rotary(RotaryConfig::read(&mut f)?),
+            other => return Err(ConfigError::new("kind", format!("unknown kind {other:?}; supported: {}", KINDS.join(", ")))),
+        };
+        f.finish(&format!("kind {kind:?}"))?;
+        Ok(parsed)
+    }
+
+    /// The `kind` string.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ModelConfig::Rotary(_) => "rotary",
+        }
+    }
+
+    /// Common keys.
+    pub fn common(&self) -> &Common {
+        match self {
+            ModelConfig::Rotary(c) => &c.common,
+        }
+    }
+}
+
+impl Common {
+    /// Read `dtype`, `form` and `opset`.
+    pub fn read(f: &mut Fields) -> Result<Common, ConfigError> {
+        let dtype = match f.choice_or("dtype", &["float32", "float16", "bfloat16"], "float32")? {
+            "float16" => DType::F16,
+            "bfloat16" => DType::BF16,
+            _ => DType::F32,
+        };
+        let form = match f.choice_or("form", &["decomposed", "fused"], "decomposed")? {
+            "fused" => Form::Fused,
+            _ => Form::Decomposed,
+        };
+        let default_opset = match form {
+            Form::Decomposed => 17,
+            Form::Fused => 23,
+        };
+        let opset = f.opt_i64("opset")?.unwrap_or(default_opset);
+        let range = crate::graph::SUPPORTED_OPSETS;
+        if !range.contains(&opset) {
+            return Err(ConfigError::new("opset", format!("{opset} is not supported (supported: {}..={})", range.start(), range.end())));
+        }
+        if form == Form::Fused && opset < 23 {
+            return Err(ConfigError::new("opset", format!("form \"fused\" needs opset >= 23 (RotaryEmbedding), got {opset}")));
+        }
+        Ok(Common { dtype, opset, form })
+    }
+}

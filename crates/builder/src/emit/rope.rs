@@ -1,0 +1,298 @@
+//! # RoPE — rotary position embedding, decomposed
+//!
+//! Spec: Su et al., *RoFormer* (arXiv:2104.09864); semantics of rotary-embedding-torch 0.9.1
+//! (`../shared/reference/rotary_embedding.md`). Opsets 17+; float32 / float16 / bfloat16 inputs
+//! (positions, angles and cos/sin are always f32, cast after cos/sin).
+//!
+//! One formula serves every layout, partial rotation and start index:
+//! `y = x * cos(t·F) + Gather(x, partner) * sin(t·F)`, where `F` is a per-feature *signed*
+//! frequency row and `partner[j]` the feature paired with `j`. For a pair (a, b) with frequency
+//! `f`: `F[a] = -f, F[b] = +f`, so `sin(t·F[a]) = -sin(t·f)` carries rotate_half's minus sign and
+//! `cos` (even) is unchanged. Features outside the rotated range get `F = 0` (cos 1, sin 0) and
+//! `partner = self`, so they pass through exactly (for finite inputs).
+//!
+//! Frequencies reproduce the package's float32 evaluation, because at positions past ~1000 a
+//! one-ulp difference in a frequency moves an angle by more than the parity tolerance:
+//! `lang`: `1 / f32(pow(f32(theta), f32(2i)/f32(dim)))` with the power correctly rounded;
+//! `pixel`: torch's f32 `linspace` (fused multiply-add from both ends) times `f32(pi)`.
+
+use crate::config::{FreqsFor, Layout, RotaryConfig};
+use crate::dim::Dim;
+use crate::dtype::DType;
+use crate::error::BuildError;
+use crate::graph::{Graph, Value};
+use crate::tensor::Tensor;
+
+/// `theta` after NTK-aware rescaling, as the package computes it (in f64).
+pub fn rescaled_theta(theta: f64, theta_rescale_factor: f64, dim: usize) -> f64 {
+    theta * theta_rescale_factor.powf(dim as f64 / (dim as f64 - 2.0))
+}
+
+/// `freqs_for='lang'`: `1 / theta ** (arange(0, dim, 2)[:dim//2].float() / dim)` in f32.
+pub fn lang_freqs(dim: usize, theta: f64) -> Vec<f32> {
+    let th = theta as f32 as f64;
+    (0..dim / 2)
+        .map(|i| {
+            let e = (2 * i) as f32 / dim as f32;
+            1.0f32 / (th.powf(e as f64) as f32)
+        })
+        .collect()
+}
+
+/// `torch.linspace(start, end, steps)` in float32, bit for bit (torch fills the first half
+/// forwards and the second half backwards, each with one fused multiply-add).
+pub fn linspace_f32(start: f32, end: f32, steps: usize) -> Vec<f32> {
+    if steps == 1 {
+        return vec![start];
+    }
+    let step = (end - start) / (steps - 1) as f32;
+    let half = steps / 2;
+    (0..steps)
+        .map(|i| if i < half { step.mul_add(i as f32, start) } else { (-step).mul_add((steps - i - 1) as f32, end) })
+        .collect()
+}
+
+/// `freqs_for='pixel'`: `linspace(1, max_freq / 2, dim // 2) * pi` in f32.
+pub fn pixel_freqs(dim: usize, max_freq: f64) -> Vec<f32> {
+    let pi = std::f64::consts::PI as f32;
+    linspace_f32(1.0, (max_freq / 2.0) as f32, dim / 2).into_iter().map(|v| v * pi).collect()
+}
+
+/// The frequencies `RotaryEmbedding(**cfg).freqs` holds.
+pub fn package_freqs(cfg: &RotaryConfig) -> Vec<f32> {
+    if let Some(c) = &cfg.custom_freqs {
+        return c.iter().map(|v| *v as f32).collect();
+    }
+    match cfg.freqs_for {
+        FreqsFor::Lang => lang_freqs(cfg.dim, rescaled_theta(cfg.theta, cfg.theta_rescale_factor, cfg.dim)),
+        FreqsFor::Pixel => pixel_freqs(cfg.dim, cfg.max_freq),
+        FreqsFor::Constant => vec![1.0; cfg.num_freqs],
+    }
+}
+
+/// Where the rotated features sit among the `head_dim` features of an input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RopeLayout {
+    /// Feature size of the input (last axis).
+    pub head_dim: usize,
+    /// First rotated feature.
+    pub start: usize,
+    /// Pairing of features.
+    pub layout: Layout,
+    /// One frequency per rotated pair (`rot_dim = 2 * freqs.len()`).
+    pub freqs: Vec<f32>,
+}
+
+impl RopeLayout {
+    /// Rotated width.
+    pub fn rot_dim(&self) -> usize {
+        2 * self.freqs.len()
+    }
+
+    /// For each pair i: (first feature, second feature).
+    fn pairs(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let half = self.freqs.len();
+        (0..half).map(move |i| match self.layout {
+            Layout::Interleaved => (self.start + 2 * i, self.start + 2 * i + 1),
+            Layout::Half => (self.start + i, self.start + i + half),
+        })
+    }
+
+    /// Spread one value per pair over the features (`fill` outside the rotated range).
+    pub fn per_feature(&self, per_pair: &[f32], fill: f32) -> Vec<f32> {
+        let mut out = vec![fill; self.head_dim];
+        for ((a, b), v) in self.pairs().zip(per_pair) {
+            out[a] = *v;
+            out[b] = *v;
+        }
+        out
+    }
+
+    /// Signed frequency per feature: `-f` on the first of a pair, `+f` on the second, 0 elsewhere.
+    pub fn signed_freqs(&self) -> Vec<f32> {
+        let mut out = vec![0.0f32; self.head_dim];
+        for ((a, b), f) in self.pairs().zip(&self.freqs) {
+            out[a] = -f;
+            out[b] = *f;
+        }
+        out
+    }
+
+    /// Index of each feature's partner (itself outside the rotated range).
+    pub fn partner(&self) -> Vec<i64> {
+        let mut out: Vec<i64> = (0..self.head_dim as i64).collect();
+        for (a, b) in self.pairs() {
+            out[a] = b as i64;
+            out[b] = a as i64;
+        }
+        out
+    }
+}
+
+/// Run-time length of one axis: as a 1-element vector and as a scalar.
+#[derive(Clone, Copy, Debug)]
+pub struct SeqLen {
+    /// `[1]` int64.
+    pub vec: Value,
+    /// `[]` int64.
+    pub scalar: Value,
+}
+
+/// Read the length of axis `axis` (negative) of `x`.
+pub fn seq_len(g: &mut Graph, local: &str, x: Value, axis: i64) -> Result<SeqLen, BuildError> {
+    let end = if axis == -1 { None } else { Some(axis + 1) };
+    let vec = g.shape_of(local, x, axis, end)?;
+    let scalar = g.squeeze(&format!("{local}_scalar"), vec, &[0])?;
+    Ok(SeqLen { vec, scalar })
+}
+
+/// Positions `(start + arange(len)) / interpolate_factor` as f32 `[len]`; `start` is an int64
+/// scalar (0 when `None`). Integer range, then one cast: exact up to 2^24.
+pub fn positions(g: &mut Graph, local: &str, start: Option<Value>, len: Value, interpolate_factor: f64) -> Result<Value, BuildError> {
+    let one = g.const_i64(&format!("{local}_one"), 1)?;
+    let (lo, hi) = match start {
+        Some(s) => (s, g.add(&format!("{local}_end"), s, len)?),
+        None => (g.const_i64(&format!("{local}_zero"), 0)?, len),
+    };
+    let r = g.range(&format!("{local}_int"), lo, hi, one)?;
+    let t = g.cast(local, r, DType::F32)?;
+    if interpolate_factor == 1.0 {
+        return Ok(t);
+    }
+    let f = g.const_scalar(&format!("{local}_interp"), interpolate_factor as f32, DType::F32)?;
+    g.div(&format!("{local}_scaled"), t, f)
+}
+
+/// `t` `[N]` → `[N, 1, …, 1]` with `ones` trailing unit axes (to broadcast against inputs).
+pub fn column(g: &mut Graph, local: &str, t: Value, ones: usize) -> Result<Value, BuildError> {
+    let axes: Vec<i64> = (1..=ones as i64).collect();
+    g.unsqueeze(local, t, &axes)
+}
+
+/// cos/sin tables `[N, 1…, head_dim]`, f32, for positions given as a column `[N, 1…]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Tables {
+    pub cos: Value,
+    pub sin: Value,
+}
+
+/// Build cos/sin tables: `angles = t_col * F` (signed frequencies), then `Cos`, `Sin`.
+pub fn tables(g: &mut Graph, t_col: Value, layout: &RopeLayout) -> Result<Tables, BuildError> {
+    let f = g.constant("freqs", Tensor::f32(vec![layout.head_dim as i64], layout.signed_freqs()).map_err(bad("freqs"))?)?;
+    // [N, 1…] * [D] -> [N, 1…, D]
+    let angles = g.mul("angles", t_col, f)?;
+    let cos = g.cos("cos", angles)?;
+    let sin = g.sin("sin", angles)?;
+    Ok(Tables { cos, sin })
+}
+
+/// Multiply both tables by a scale table (xPos), keeping the names readable.
+pub fn scale_tables(g: &mut Graph, t: Tables, scale: Value) -> Result<Tables, BuildError> {
+    Ok(Tables { cos: g.mul("cos_scaled", t.cos, scale)?, sin: g.mul("sin_scaled", t.sin, scale)? })
+}
+
+/// Cast f32 tables to the input type (no-op for f32).
+pub fn cast_tables(g: &mut Graph, t: Tables, dtype: DType) -> Result<Tables, BuildError> {
+    if dtype == DType::F32 {
+        return Ok(t);
+    }
+    Ok(Tables { cos: g.cast("cos_cast", t.cos, dtype)?, sin: g.cast("sin_cast", t.sin, dtype)? })
+}
+
+/// The partner-index constant of a layout.
+pub fn partner_const(g: &mut Graph, layout: &RopeLayout) -> Result<Value, BuildError> {
+    g.const_i64s("partner", &layout.partner())
+}
+
+/// `x * cos + Gather(x, partner, axis=-1) * sin`; the result node is named by the scope.
+pub fn apply(g: &mut Graph, x: Value, t: Tables, partner: Value) -> Result<Value, BuildError> {
+    // x: [..., N, (1…,) D]; tables: [N, (1…,) D]
+    let swapped = g.gather("partner_x", x, partner, -1)?;
+    let a = g.mul("x_cos", x, t.cos)?;
+    let b = g.mul("partner_sin", swapped, t.sin)?;
+    g.add("", a, b)
+}
+
+/// Slice the last `n` rows of both tables (`rows[len - n:]`), `len` and `n` as `[1]` vectors.
+pub fn tail_rows(g: &mut Graph, t: Tables, len: Value, n: Value) -> Result<Tables, BuildError> {
+    let start = g.sub("tail_start", len, n)?;
+    let end = g.const_i64s("tail_end", &[i64::MAX])?;
+    let axes = g.const_i64s("tail_axes", &[0])?;
+    let cos = g.slice("cos_tail", t.cos, start, end, Some(axes), None)?;
+    let sin = g.slice("sin_tail", t.sin, start, end, Some(axes), None)?;
+    Ok(Tables { cos, sin })
+}
+
+/// Symbolic name of an input axis for graph signatures.
+pub fn dim_names(rank: usize, seq_axis: i64, seq: &str, head_dim: usize) -> Vec<Dim> {
+    let mut dims: Vec<Dim> = Vec::with_capacity(rank);
+    let seq_pos = (rank as i64 + seq_axis) as usize;
+    let mut others = ["B", "H", "A", "C", "E", "G", "J"].into_iter();
+    for i in 0..rank - 1 {
+        if i == seq_pos {
+            dims.push(Dim::sym(seq));
+        } else {
+            dims.push(Dim::sym(others.next().unwrap_or("X")));
+        }
+    }
+    dims.push(Dim::Fixed(head_dim as i64));
+    dims
+}
+
+pub(crate) fn bad(name: &'static str) -> impl Fn(String) -> BuildError {
+    move |message| BuildError::BadConstant { name: name.to_string(), message }
+}
+
+#[cfg(test)]
+pub(crate) mod reference {
+    //! Plain-Rust reference of the decomposed formula, used by the emitter tests.
+
+    use super::RopeLayout;
+
+    /// Rotate one feature vector at position `t` (f64 maths).
+    pub fn rotate(x: &[f32], t: f64, layout: &RopeLayout) -> Vec<f64> {
+        let f = layout.signed_freqs();
+        let p = layout.partner();
+        (0..x.len()).map(|j| x[j] as f64 * (t * f[j] as f64).cos() + x[p[j] as usize] as f64 * (t * f[j] as f64).sin()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linspace_matches_torch_bits() {
+        // torch.linspace(1., 5., 7) in float32 (printed by the pinned torch 2.13.0).
+        let want = [1.0f32, 1.6666667, 2.3333335, 3.0, 3.6666665, 4.3333335, 5.0];
+        assert_eq!(linspace_f32(1.0, 5.0, 7), want);
+    }
+
+    #[test]
+    fn lang_freqs_match_package_values() {
+        // RotaryEmbedding(16).freqs from rotary-embedding-torch 0.9.1 (reference doc §11).
+        let want = [1.0f32, 0.31622776, 0.1, 0.031622779, 0.01, 0.0031622779, 0.001, 0.00031622779];
+        assert_eq!(lang_freqs(16, 10000.0), want);
+    }
+
+    #[test]
+    fn interleaved_rotation_matches_rotate_half() {
+        let l = RopeLayout { head_dim: 6, start: 1, layout: Layout::Interleaved, freqs: vec![1.0, 0.5] };
+        assert_eq!(l.partner(), vec![0, 2, 1, 4, 3, 5]);
+        let x = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let y = reference::rotate(&x, 0.7, &l);
+        // rotate_half: (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin) on pairs (1,2), (3,4).
+        let (c, s) = (0.7f64.cos(), 0.7f64.sin());
+        assert!((y[1] - (2.0 * c - 3.0 * s)).abs() < 1e-6);
+        assert!((y[2] - (3.0 * c + 2.0 * s)).abs() < 1e-6);
+        assert_eq!(y[0], 1.0);
+        assert_eq!(y[5], 6.0);
+    }
+
+    #[test]
+    fn half_layout_pairs_i_with_i_plus_half() {
+        let l = RopeLayout { head_dim: 4, start: 0, layout: Layout::Half, freqs: vec![1.0, 0.5] };
+        assert_eq!(l.partner(), vec![2, 3, 0, 1]);
+        assert_eq!(l.signed_freqs(), vec![-1.0, -0.5, 1.0, 0.5]);
+    }
+}

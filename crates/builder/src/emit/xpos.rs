@@ -1,0 +1,53 @@
+//! # xPos — length-extrapolatable rotary scaling
+//!
+//! Spec: Sun et al., *A Length-Extrapolatable Transformer* (arXiv:2212.10554); semantics of
+//! rotary-embedding-torch 0.9.1 `get_scale`. Opsets 17+; the scale is computed in f32.
+//!
+//! `scale[t, j] = base[j] ** ((t - len(t) // 2) / scale_base)` with
+//! `base[i] = (2i + 0.4·dim) / (1.4·dim)` per pair. Queries are multiplied by `scale`, keys by
+//! `scale ** -1`. The centre is `len // 2` of the *current* position vector, computed in-graph.
+
+use crate::dtype::DType;
+use crate::emit::rope::{RopeLayout, bad, column};
+use crate::error::BuildError;
+use crate::graph::{Graph, Value};
+use crate::tensor::Tensor;
+
+/// `(arange(0, dim, 2) + 0.4 * dim) / (1.4 * dim)`, evaluated in float32 as the package does.
+pub fn base(dim: usize) -> Vec<f32> {
+    let add = (0.4 * dim as f64) as f32;
+    let div = (1.4 * dim as f64) as f32;
+    (0..dim / 2).map(|i| ((2 * i) as f32 + add) / div).collect()
+}
+
+/// The scale table `[N, 1…, head_dim]` for positions `t` (f32 `[N]`, already divided by the
+/// interpolation factor) and a centre `len // 2` (int64 scalar). Features outside the rotated
+/// range get base 1, hence scale 1.
+pub fn scale(g: &mut Graph, t: Value, len: Value, layout: &RopeLayout, dim: usize, scale_base: f64, ones: usize) -> Result<Value, BuildError> {
+    // 1. power = (t - len // 2) / scale_base, in f32
+    let two = g.const_i64("two", 2)?;
+    let centre_i = g.div("centre_int", len, two)?;
+    let centre = g.cast("centre", centre_i, DType::F32)?;
+    let shifted = g.sub("shifted", t, centre)?;
+    let sb = g.const_scalar("scale_base", scale_base as f32, DType::F32)?;
+    let power = g.div("power", shifted, sb)?;
+    // 2. [N] -> [N, 1…]
+    let power_col = column(g, "power_col", power, ones)?;
+    // 3. base ** power: [D] ** [N, 1…] -> [N, 1…, D]
+    let per_feature = layout.per_feature(&base(dim), 1.0);
+    let b = g.constant("base", Tensor::f32(vec![layout.head_dim as i64], per_feature).map_err(bad("base"))?)?;
+    g.pow("", b, power_col)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base_matches_package_values() {
+        // RotaryEmbedding(16, use_xpos=True).scale, rotary-embedding-torch 0.9.1 (reference doc §7).
+        let want = [0.2857143f32, 0.375, 0.4642857, 0.5535714, 0.6428571, 0.7321429, 0.8214286, 0.9107143];
+        let got = super::base(16);
+        for (a, b) in got.iter().zip(want) {
+            assert!((a - b).abs() <= 1e-7, "{a} vs {b}");
+        }
+    }
+}
