@@ -1,1 +1,118 @@
+//! Helpers shared by rotor's integration tests: golden files, backends, comparisons.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rotor_runtime::{BackendKind, HostTensor, NamedTensors, Tolerance};
+
+/// Repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// Where tests drop the models they export (checked by onnx.checker in scripts/test.sh).
+pub fn model_dir(kind: &str) -> PathBuf {
+    let base = std::env::var_os("ROTOR_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target/rotor-models"));
+    let dir = base.join(kind);
+    std::fs::create_dir_all(&dir).expect("create model dir");
+    dir
+}
+
+/// True when ONNX Runtime can be loaded. When it cannot: panics if `ROTOR_REQUIRE_ORT=1`
+/// (scripts/test.sh sets it), else prints a visible SKIPPED line and returns false.
+pub fn ort_available(test: &str) -> bool {
+    match rotor_runtime::find_ort_library() {
+        Ok(_) => true,
+        Err(e) if std::env::var("ROTOR_REQUIRE_ORT").as_deref() == Ok("1") => panic!("{test}: ONNX Runtime required: {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED {test}: {e}");
+            false
+        }
+    }
+}
+
+/// A golden file: config, metadata and tensor sets `SET/name`.
+pub struct Golden {
+    pub name: String,
+    pub config: serde_json::Value,
+    pub sets: BTreeMap<String, NamedTensors>,
+}
+
+/// Read a golden `.safetensors` written by one of the `golden/*/make_goldens.py` scripts.
+pub fn read_golden(path: &Path) -> Golden {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let meta = meta.metadata().clone().unwrap_or_default();
+    assert!(meta.get("generated_by").is_some_and(|g| g.contains("make_goldens.py")), "{} does not say which script made it", path.display());
+    let config: serde_json::Value = serde_json::from_str(meta.get("config").expect("config metadata")).expect("config JSON");
+    let mut sets: BTreeMap<String, NamedTensors> = BTreeMap::new();
+    for (name, t) in rotor_runtime::refs::read_safetensors(&bytes).expect("golden tensors") {
+        let (set, local) = name.split_once('/').expect("golden tensors are named SET/name");
+        sets.entry(set.to_string()).or_default().push((local.to_string(), t));
+    }
+    Golden { name: meta.get("case").cloned().unwrap_or_default(), config, sets }
+}
+
+/// Golden files in a directory, sorted.
+pub fn golden_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// The backends every golden runs in.
+pub const PARITY_BACKENDS: [BackendKind; 3] = [BackendKind::OrtCpuNoOpt, BackendKind::OrtCpu, BackendKind::Tract];
+
+/// Run `model` in every parity backend on every set of `golden`, compare with the golden's
+/// outputs at the parity tolerance. Returns failure lines (empty = all good) and the worst
+/// ratio to tolerance seen.
+pub fn check_against_golden(model: &[u8], golden: &Golden, input_names: &[String], tol: Tolerance) -> (Vec<String>, f64) {
+    let mut failures = Vec::new();
+    let mut worst = 0.0f64;
+    for kind in PARITY_BACKENDS {
+        let mut b = match rotor_runtime::load(kind, model) {
+            Ok(b) => b,
+            Err(e) => {
+                failures.push(format!("{}: {kind:?} cannot load: {e}", golden.name));
+                continue;
+            }
+        };
+        for (set, tensors) in &golden.sets {
+            let inputs: NamedTensors = tensors.iter().filter(|(n, _)| input_names.contains(n)).cloned().collect();
+            let outs = match b.run(&inputs) {
+                Ok(o) => o,
+                Err(e) => {
+                    failures.push(format!("{}/{set}: {}: {e}", golden.name, b.name()));
+                    continue;
+                }
+            };
+            for (oname, actual) in &outs {
+                let Some((_, expected)) = tensors.iter().find(|(n, _)| n == oname) else {
+                    failures.push(format!("{}/{set}: no expected tensor for output {oname}", golden.name));
+                    continue;
+                };
+                match rotor_runtime::compare(actual, expected, tol) {
+                    Ok(c) => {
+                        worst = worst.max(c.worst_ratio);
+                        if !c.ok() {
+                            failures.push(format!("{}/{set}: {} {oname}: {}", golden.name, b.name(), c.summary()));
+                        }
+                    }
+                    Err(m) => failures.push(format!("{}/{set}: {} {oname}: {m}", golden.name, b.name())),
+                }
+            }
+        }
+    }
+    (failures, worst)
+}
+
+/// f32 tensor from a shape and values.
+pub fn f32_tensor(shape: &[usize], v: Vec<f32>) -> HostTensor {
+    HostTensor::F32(ndarray::ArrayD::from_shape_vec(shape.to_vec(), v).expect("shape matches data"))
+}

@@ -236,6 +236,8 @@ impl Dim {
             (a, Dim::Fixed(1)) => Ok(a.clone()),
             (Dim::Fixed(_), Dim::Fixed(_)) => Err(()),
             (Dim::Fixed(k), _) | (_, Dim::Fixed(k)) => Ok(Dim::Fixed(*k)),
+            // An unknown size broadcast with a symbol is, in practice, that symbol.
+            (Dim::Unknown, s) | (s, Dim::Unknown) => Ok(s.clone()),
             _ => Ok(Dim::Unknown),
         }
     }
@@ -274,5 +276,6 @@ mod tests {
         assert_eq!(Dim::Fixed(3).broadcast(&Dim::Fixed(4)), Err(()));
         assert_eq!(n.broadcast(&Dim::Fixed(4)), Ok(Dim::Fixed(4)));
         assert_eq!(n.broadcast(&Dim::sym("M")), Ok(Dim::Unknown));
+        assert_eq!(n.broadcast(&Dim::Unknown), Ok(n.clone()));
     }
 }

@@ -314,14 +314,14 @@ impl Graph {
     /// Declare a graph input (name used as given, not scoped).
     pub fn input<D: Into<Dim>>(&mut self, name: &str, dtype: DType, shape: impl IntoIterator<Item = D>) -> Result<Value, BuildError> {
         let shape: Vec<Dim> = shape.into_iter().map(Into::into).collect();
-        let v = self.new_value(name.to_string(), dtype, Some(shape), None, Origin::Input)?;
-        self.inputs.push(v);
-        Ok(v)
+        self.input_raw(name, dtype, Some(shape))
     }
 
     /// Declare a graph input whose shape may be unknown (used by the ONNX loader).
     pub fn input_raw(&mut self, name: &str, dtype: DType, shape: Option<Vec<Dim>>) -> Result<Value, BuildError> {
-        let v = self.new_value(name.to_string(), dtype, shape, None, Origin::Input)?;
+        // An integer scalar input (an offset, say) takes part in shape arithmetic as a symbol.
+        let sym_value = (dtype.is_int() && shape.as_ref().is_some_and(Vec::is_empty)).then(|| vec![Dim::sym(name)]);
+        let v = self.new_value(name.to_string(), dtype, shape, sym_value, Origin::Input)?;
         self.inputs.push(v);
         Ok(v)
     }
@@ -350,6 +350,11 @@ impl Graph {
         };
         self.outputs.push(out);
         Ok(out)
+    }
+
+    /// Mark an existing value as a graph output under its own name (used by the ONNX loader).
+    pub fn mark_output(&mut self, v: Value) {
+        self.outputs.push(v);
     }
 
     /// Add an initializer named `local` in the current scope.

@@ -16,7 +16,8 @@
 //!     let n = rope::seq_len(g, "len", x, -2)?;
 //!     let t = rope::positions(g, "pos", None, n.scalar, 1.0)?;
 //!     let col = rope::column(g, "pos_col", t, 1)?;
-//!     let tables = rope::tables(g, col, &layout)?;
+//!     let freqs = rope::freqs_const(g, &layout)?;
+//!     let tables = rope::tables(g, col, freqs)?;
 //!     let partner = rope::partner_const(g, &layout)?;
 //!     rope::apply(g, x, tables, partner)
 //! })?;

@@ -1,1 +1,19 @@
+//! # rotor-export
+//!
+//! Turns a rotor [`Graph`](rotor_builder::Graph) into an ONNX `ModelProto` (the only crate that
+//! sees protobuf types), writes it atomically (with external data past 2 GiB), loads ONNX files
+//! back into the IR, and prints the deterministic graph text used by goldens and `rotor print`.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod error;
+mod load;
+mod model;
+pub mod proto;
+pub mod text;
+mod write;
+
+pub use error::ExportError;
+pub use load::{from_model, load_bytes, load_file, metadata};
+pub use model::{ExportOptions, ir_version_for, to_bytes, to_model};
+pub use write::{write_atomic, write_model};

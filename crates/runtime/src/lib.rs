@@ -1,1 +1,56 @@
+//! # rotor-runtime
+//!
+//! Run ONNX models in ONNX Runtime (CPU, CUDA when present) and tract behind one
+//! [`Backend`] trait, compare outputs with rotor's parity tolerance, read reference tensors
+//! (`.safetensors`, `.npz`), and make seeded random inputs.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod backend;
+pub mod compare;
+mod error;
+pub mod inputs;
+mod ort_backend;
+pub mod refs;
+mod tensor;
+mod tract_backend;
+
+pub use backend::Backend;
+pub use compare::{Comparison, Tolerance, compare};
+pub use error::RuntimeError;
+pub use ort_backend::{CudaStatus, OrtBackend, OrtDevice, OrtOptions, cuda_status, find_ort_library, ort_library_path};
+pub use tensor::{HostTensor, NamedTensors};
+pub use tract_backend::TractBackend;
+
+/// Which backend to build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// ONNX Runtime on CPU, graph optimisations on.
+    OrtCpu,
+    /// ONNX Runtime on CPU, graph optimisations off.
+    OrtCpuNoOpt,
+    /// ONNX Runtime with the CUDA execution provider.
+    OrtCuda,
+    /// tract.
+    Tract,
+}
+
+/// Load `model` into the backend `kind`.
+pub fn load(kind: BackendKind, model: &[u8]) -> Result<Box<dyn Backend>, RuntimeError> {
+    Ok(match kind {
+        BackendKind::OrtCpu => Box::new(OrtBackend::new(model, &OrtOptions::default())?),
+        BackendKind::OrtCpuNoOpt => Box::new(OrtBackend::new(model, &OrtOptions { optimize: false, ..OrtOptions::default() })?),
+        BackendKind::OrtCuda => Box::new(OrtBackend::new(model, &OrtOptions { device: OrtDevice::Cuda, ..OrtOptions::default() })?),
+        BackendKind::Tract => Box::new(TractBackend::new(model)?),
+    })
+}
+
+/// Load the ONNX file at `path` into the backend `kind` (external data resolved next to it).
+pub fn load_path(kind: BackendKind, path: &std::path::Path) -> Result<Box<dyn Backend>, RuntimeError> {
+    Ok(match kind {
+        BackendKind::OrtCpu => Box::new(OrtBackend::from_file(path, &OrtOptions::default())?),
+        BackendKind::OrtCpuNoOpt => Box::new(OrtBackend::from_file(path, &OrtOptions { optimize: false, ..OrtOptions::default() })?),
+        BackendKind::OrtCuda => Box::new(OrtBackend::from_file(path, &OrtOptions { device: OrtDevice::Cuda, ..OrtOptions::default() })?),
+        BackendKind::Tract => Box::new(TractBackend::from_file(path)?),
+    })
+}

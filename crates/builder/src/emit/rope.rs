@@ -176,9 +176,13 @@ pub struct Tables {
     pub sin: Value,
 }
 
-/// Build cos/sin tables: `angles = t_col * F` (signed frequencies), then `Cos`, `Sin`.
-pub fn tables(g: &mut Graph, t_col: Value, layout: &RopeLayout) -> Result<Tables, BuildError> {
-    let f = g.constant("freqs", Tensor::f32(vec![layout.head_dim as i64], layout.signed_freqs()).map_err(bad("freqs"))?)?;
+/// The signed-frequency row `F` `[head_dim]` of a layout, as a constant named `freqs`.
+pub fn freqs_const(g: &mut Graph, layout: &RopeLayout) -> Result<Value, BuildError> {
+    g.constant("freqs", Tensor::f32(vec![layout.head_dim as i64], layout.signed_freqs()).map_err(bad("freqs"))?)
+}
+
+/// Build cos/sin tables: `angles = t_col * F` (`f` from [`freqs_const`]), then `Cos`, `Sin`.
+pub fn tables(g: &mut Graph, t_col: Value, f: Value) -> Result<Tables, BuildError> {
     // [N, 1…] * [D] -> [N, 1…, D]
     let angles = g.mul("angles", t_col, f)?;
     let cos = g.cos("cos", angles)?;

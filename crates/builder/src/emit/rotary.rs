@@ -57,12 +57,13 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
 
     let outs = g.with_scope("rope", |g| -> Result<Vec<(&'static str, Value)>, BuildError> {
         let partner = rope::partner_const(g, &layout)?;
+        let freqs = rope::freqs_const(g, &layout)?;
         match (cfg.mode, second) {
             (RotaryMode::Single, _) | (_, None) => {
                 // 1. positions (offset + arange(N)) / interpolate_factor, tables [N, 1…, D]
                 let n = rope::seq_len(g, "len", first, ax)?;
                 let t = rope::positions(g, "pos", offset, n.scalar, cfg.interpolate_factor)?;
-                let tabs = table_set(g, t, ones, &layout)?;
+                let tabs = table_set(g, t, ones, freqs)?;
                 let tabs = rope::cast_tables(g, tabs, dt)?;
                 // 2. rotate
                 let y = g.with_scope("x", |g| rope::apply(g, first, tabs, partner))?;
@@ -72,7 +73,7 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
                 // q and k share the length N: one set of tables.
                 let n = rope::seq_len(g, "len", first, ax)?;
                 let t = rope::positions(g, "pos", offset, n.scalar, cfg.interpolate_factor)?;
-                let tabs = table_set(g, t, ones, &layout)?;
+                let tabs = table_set(g, t, ones, freqs)?;
                 let (tq, tk) = if cfg.use_xpos {
                     let s = g.with_scope("xpos", |g| xpos::scale(g, t, n.scalar, &layout, cfg.dim, cfg.xpos_scale_base, ones))?;
                     (xpos_q(g, tabs, s)?, xpos_k(g, tabs, s)?)
@@ -86,14 +87,14 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
                 let nk = rope::seq_len(g, "len_k", k, ax)?;
                 let nq = rope::seq_len(g, "len_q", first, ax)?;
                 let tk_pos = rope::positions(g, "pos", None, nk.scalar, cfg.interpolate_factor)?;
-                let tabs_k = table_set(g, tk_pos, ones, &layout)?;
+                let tabs_k = table_set(g, tk_pos, ones, freqs)?;
                 let tabs_q = match offset {
                     None => g.with_scope("q_tables", |g| rope::tail_rows(g, tabs_k, nk.vec, nq.vec))?,
                     Some(off) => g.with_scope("q_tables", |g| {
                         let gap = g.sub("gap", nk.scalar, nq.scalar)?;
                         let start = g.add("start", gap, off)?;
                         let tq = rope::positions(g, "pos", Some(start), nq.scalar, cfg.interpolate_factor)?;
-                        table_set(g, tq, ones, &layout)
+                        table_set(g, tq, ones, freqs)
                     })?,
                 };
                 let (tq, tk) = if cfg.use_xpos {
@@ -120,9 +121,9 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
 }
 
 /// positions `[N]` → column → cos/sin tables.
-fn table_set(g: &mut Graph, t: Value, ones: usize, layout: &RopeLayout) -> Result<Tables, BuildError> {
+fn table_set(g: &mut Graph, t: Value, ones: usize, freqs: Value) -> Result<Tables, BuildError> {
     let col = rope::column(g, "pos_col", t, ones)?;
-    rope::tables(g, col, layout)
+    rope::tables(g, col, freqs)
 }
 
 /// Query tables scaled by xPos `scale`.

@@ -1,0 +1,228 @@
+//! `rotor check`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Args, ValueEnum};
+use rotor_runtime::{BackendKind, CudaStatus, HostTensor, NamedTensors, Tolerance};
+
+use crate::Failure;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// ONNX Runtime, CPU, default optimisations.
+    Ort,
+    /// ONNX Runtime, CPU, graph optimisations disabled.
+    OrtNoopt,
+    /// ONNX Runtime with the CUDA execution provider.
+    OrtCuda,
+    /// tract.
+    Tract,
+    /// libtorch eager (needs a build with the `torch` feature).
+    Torch,
+    /// ORT CPU, tract, and ORT CUDA when available.
+    All,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The ONNX model.
+    model: PathBuf,
+    /// Backend(s) to run.
+    #[arg(long, value_enum, default_value = "all")]
+    backend: BackendChoice,
+    /// Input tensors (.safetensors or .npz), by input name (or `SET/name`).
+    #[arg(long, value_name = "X.safetensors")]
+    inputs: Option<PathBuf>,
+    /// Expected outputs (.safetensors or .npz), by output name (or `SET/name`); also read for
+    /// inputs when --inputs is not given.
+    #[arg(long, value_name = "Y.safetensors")]
+    expect: Option<PathBuf>,
+    /// Size of a symbolic dimension for random inputs, e.g. `--dim N=128` (repeatable).
+    #[arg(long = "dim", value_name = "NAME=SIZE")]
+    dims: Vec<String>,
+    /// Seed of the random inputs.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Absolute tolerance.
+    #[arg(long, default_value_t = 1e-4)]
+    atol: f64,
+    /// Relative tolerance (times |expected|).
+    #[arg(long, default_value_t = 1e-4)]
+    rtol: f64,
+    /// Only these sets of a golden file (repeatable).
+    #[arg(long = "set", value_name = "SET")]
+    sets: Vec<String>,
+}
+
+fn split_sets(tensors: NamedTensors) -> BTreeMap<String, NamedTensors> {
+    let mut sets: BTreeMap<String, NamedTensors> = BTreeMap::new();
+    for (name, t) in tensors {
+        let (set, local) = match name.split_once('/') {
+            Some((s, l)) => (s.to_string(), l.to_string()),
+            None => (String::new(), name),
+        };
+        sets.entry(set).or_default().push((local, t));
+    }
+    sets
+}
+
+fn read_sets(path: &Path) -> Result<BTreeMap<String, NamedTensors>, Failure> {
+    Ok(split_sets(rotor_runtime::refs::read_tensors(path).map_err(Failure::usage)?))
+}
+
+fn int_ranges(g: &rotor_builder::Graph) -> rotor_runtime::inputs::IntRanges {
+    let mut r = rotor_runtime::inputs::IntRanges::new();
+    r.insert("offset".into(), (0, 64));
+    r.insert("positions".into(), (0, 4096));
+    let vocab = g
+        .metadata()
+        .iter()
+        .find(|(k, _)| k == "rotor.config")
+        .and_then(|(_, v)| serde_json::from_str::<serde_json::Value>(v).ok())
+        .and_then(|c| c.get("num_tokens").and_then(|n| n.as_i64()));
+    r.insert("ids".into(), (0, vocab.unwrap_or(16)));
+    r
+}
+
+fn backends(choice: BackendChoice) -> Result<Vec<BackendKind>, Failure> {
+    Ok(match choice {
+        BackendChoice::Ort => vec![BackendKind::OrtCpu],
+        BackendChoice::OrtNoopt => vec![BackendKind::OrtCpuNoOpt],
+        BackendChoice::OrtCuda => vec![BackendKind::OrtCuda],
+        BackendChoice::Tract => vec![BackendKind::Tract],
+        BackendChoice::Torch => return Err(Failure::usage("the torch backend needs a rotor built with `--features torch`")),
+        BackendChoice::All => {
+            let mut v = vec![BackendKind::OrtCpu, BackendKind::Tract];
+            match rotor_runtime::cuda_status() {
+                CudaStatus::Available => v.push(BackendKind::OrtCuda),
+                other => eprintln!("ort-cuda: skipped ({})", other.describe()),
+            }
+            v
+        }
+    })
+}
+
+fn shapes(ts: &NamedTensors) -> String {
+    ts.iter().map(|(n, t)| format!("{n} {}", t.type_text())).collect::<Vec<_>>().join(", ")
+}
+
+pub fn run(a: CheckArgs) -> Result<u8, Failure> {
+    let g = rotor_export::load_file(&a.model).map_err(Failure::usage)?;
+    let input_names: Vec<String> = g.inputs().iter().map(|v| g.value_name(*v).to_string()).collect();
+    let output_names: Vec<String> = g.outputs().iter().map(|v| g.value_name(*v).to_string()).collect();
+    let tol = Tolerance { atol: a.atol, rtol: a.rtol };
+
+    // 1. Sets of (inputs, expected outputs).
+    let expect_sets = a.expect.as_deref().map(read_sets).transpose()?;
+    let input_sets = match a.inputs.as_deref() {
+        Some(p) => Some(read_sets(p)?),
+        None => expect_sets.clone(),
+    };
+    let mut sets: Vec<(String, NamedTensors, NamedTensors)> = Vec::new();
+    match input_sets {
+        Some(isets) => {
+            for (set, tensors) in isets {
+                if !a.sets.is_empty() && !a.sets.contains(&set) {
+                    continue;
+                }
+                let pick = |ts: &NamedTensors, names: &[String]| -> NamedTensors { ts.iter().filter(|(n, _)| names.contains(n)).cloned().collect() };
+                let ins = pick(&tensors, &input_names);
+                if ins.len() != input_names.len() {
+                    let missing: Vec<&String> = input_names.iter().filter(|n| !ins.iter().any(|(m, _)| m == *n)).collect();
+                    if ins.is_empty() {
+                        continue; // a set without inputs (e.g. only metadata) is not a case
+                    }
+                    return Err(Failure::usage(format!("set {set:?}: missing inputs {missing:?}")));
+                }
+                let exp = expect_sets.as_ref().and_then(|e| e.get(&set)).map(|ts| pick(ts, &output_names)).unwrap_or_default();
+                sets.push((set, ins, exp));
+            }
+            if sets.is_empty() {
+                return Err(Failure::usage(format!("no set in the input file provides the model's inputs {input_names:?}")));
+            }
+        }
+        None => {
+            let mut dims = BTreeMap::new();
+            for d in &a.dims {
+                let (k, v) = d.split_once('=').ok_or_else(|| Failure::usage(format!("--dim {d}: expected NAME=SIZE")))?;
+                let v: i64 = v.parse().map_err(|_| Failure::usage(format!("--dim {d}: SIZE must be an integer")))?;
+                dims.insert(k.to_string(), v);
+            }
+            let ins = rotor_runtime::inputs::random_inputs(&g, &dims, &int_ranges(&g), a.seed).map_err(Failure::usage)?;
+            sets.push((format!("random(seed {})", a.seed), ins, Vec::new()));
+        }
+    }
+
+    // 2. Run every backend on every set.
+    let mut failed = false;
+    let kinds = backends(a.backend)?;
+    let mut results: Vec<(String, Vec<Option<NamedTensors>>)> = Vec::new();
+    for kind in kinds {
+        let t0 = Instant::now();
+        let mut backend = match rotor_runtime::load_path(kind, &a.model) {
+            Ok(b) => b,
+            Err(e) => {
+                println!("{kind:?}: cannot load the model: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+        let mut outs = Vec::new();
+        let mut run_ms = 0.0;
+        for (set, ins, _) in &sets {
+            let t = Instant::now();
+            match backend.run(ins) {
+                Ok(o) => outs.push(Some(o)),
+                Err(e) => {
+                    println!("{}: set {set}: {e}", backend.name());
+                    failed = true;
+                    outs.push(None);
+                }
+            }
+            run_ms += t.elapsed().as_secs_f64() * 1e3;
+        }
+        println!("{}: loaded in {load_ms:.1} ms, ran {} set(s) in {run_ms:.1} ms", backend.name(), sets.len());
+        results.push((backend.name(), outs));
+    }
+
+    // 3. Compare: each backend against the expected outputs, and against the first backend.
+    for (i, (set, ins, exp)) in sets.iter().enumerate() {
+        println!("set {set}: inputs {}", shapes(ins));
+        for (bi, (bname, outs)) in results.iter().enumerate() {
+            let Some(outs) = &outs[i] else { continue };
+            for (oname, actual) in outs {
+                let mut line = |label: &str, expected: &HostTensor| match rotor_runtime::compare(actual, expected, tol) {
+                    Ok(c) => {
+                        failed |= !c.ok();
+                        println!("  {bname:<12} {oname:<8} vs {label:<12} {}  {}", c.summary(), if c.ok() { "ok" } else { "FAIL" });
+                    }
+                    Err(m) => {
+                        failed = true;
+                        println!("  {bname:<12} {oname:<8} vs {label:<12} {m}  FAIL");
+                    }
+                };
+                if let Some((_, e)) = exp.iter().find(|(n, _)| n == oname) {
+                    line("expected", e);
+                }
+                if bi > 0 {
+                    let (ref_name, ref_outs) = &results[0];
+                    if let Some(Some(r)) = ref_outs.get(i) {
+                        if let Some((_, e)) = r.iter().find(|(n, _)| n == oname) {
+                            line(ref_name, e);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if failed {
+        println!("check FAILED (tolerance |a-b| <= {} + {}*|b|)", a.atol, a.rtol);
+        Ok(crate::EXIT_FAILED)
+    } else {
+        println!("check passed (tolerance |a-b| <= {} + {}*|b|)", a.atol, a.rtol);
+        Ok(0)
+    }
+}

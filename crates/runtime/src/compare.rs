@@ -1,0 +1,109 @@
+//! Tensor comparison with rotor's parity tolerance `|a − b| ≤ atol + rtol·|b|` (DESIGN §4).
+
+use crate::tensor::HostTensor;
+
+/// Absolute and relative tolerance.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tolerance {
+    pub atol: f64,
+    pub rtol: f64,
+}
+
+impl Tolerance {
+    /// The parity tolerance against PyTorch goldens in f32: `1e-4 + 1e-4·|b|`.
+    pub const PARITY_F32: Tolerance = Tolerance { atol: 1e-4, rtol: 1e-4 };
+}
+
+/// Result of comparing `actual` against `expected`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    /// Largest `|a − b|`.
+    pub max_abs: f64,
+    /// Largest `|a − b| / |b|` over elements with `b ≠ 0`.
+    pub max_rel: f64,
+    /// Largest `|a − b| / (atol + rtol·|b|)`: ≤ 1 means within tolerance.
+    pub worst_ratio: f64,
+    /// Flat index of the worst element.
+    pub worst_index: usize,
+    /// Number of elements outside tolerance (NaN mismatches included).
+    pub violations: usize,
+    /// Elements compared.
+    pub count: usize,
+}
+
+impl Comparison {
+    /// True when every element is within tolerance.
+    pub fn ok(&self) -> bool {
+        self.violations == 0
+    }
+
+    /// `max_abs 1.2e-7, max_rel 3.4e-7, worst 0.02 of tolerance`.
+    pub fn summary(&self) -> String {
+        format!(
+            "max_abs {:.3e}  max_rel {:.3e}  worst {:.3} of tolerance{}",
+            self.max_abs,
+            self.max_rel,
+            self.worst_ratio,
+            if self.ok() { String::new() } else { format!("  ({} of {} elements outside)", self.violations, self.count) }
+        )
+    }
+}
+
+/// Compare two tensors. Shapes must match; NaN equals NaN only where both are NaN.
+pub fn compare(actual: &HostTensor, expected: &HostTensor, tol: Tolerance) -> Result<Comparison, String> {
+    if actual.shape() != expected.shape() {
+        return Err(format!("shape {} vs expected {}", actual.type_text(), expected.type_text()));
+    }
+    let (a, b) = (actual.to_f64(), expected.to_f64());
+    let mut c = Comparison { max_abs: 0.0, max_rel: 0.0, worst_ratio: 0.0, worst_index: 0, violations: 0, count: a.len() };
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        if x.is_nan() || y.is_nan() {
+            if x.is_nan() != y.is_nan() {
+                c.violations += 1;
+                c.worst_ratio = f64::INFINITY;
+                c.worst_index = i;
+            }
+            continue;
+        }
+        let d = if x == y { 0.0 } else { (x - y).abs() };
+        c.max_abs = c.max_abs.max(d);
+        if *y != 0.0 {
+            c.max_rel = c.max_rel.max(d / y.abs());
+        }
+        let ratio = d / (tol.atol + tol.rtol * y.abs());
+        if ratio > c.worst_ratio {
+            c.worst_ratio = ratio;
+            c.worst_index = i;
+        }
+        if ratio > 1.0 || d.is_nan() {
+            c.violations += 1;
+        }
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::ArrayD;
+
+    fn t(v: Vec<f32>) -> HostTensor {
+        HostTensor::F32(ArrayD::from_shape_vec(vec![v.len()], v).unwrap_or_default())
+    }
+
+    #[test]
+    fn tolerance_is_relative_to_expected() {
+        let c = compare(&t(vec![1.0, 100.02]), &t(vec![1.0, 100.0]), Tolerance::PARITY_F32).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.ok(), "0.02 > 1e-4 + 1e-2: must fail, got {c:?}");
+        let c = compare(&t(vec![1.0, 100.005]), &t(vec![1.0, 100.0]), Tolerance::PARITY_F32).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.ok(), "0.005 <= 0.0101: must pass, got {c:?}");
+    }
+
+    #[test]
+    fn nan_only_matches_nan_and_inf_differences_fail() {
+        assert!(compare(&t(vec![f32::NAN]), &t(vec![f32::NAN]), Tolerance::PARITY_F32).is_ok_and(|c| c.ok()));
+        assert!(compare(&t(vec![f32::NAN]), &t(vec![1.0]), Tolerance::PARITY_F32).is_ok_and(|c| !c.ok()));
+        assert!(compare(&t(vec![f32::INFINITY]), &t(vec![1.0]), Tolerance::PARITY_F32).is_ok_and(|c| !c.ok()));
+        assert!(compare(&t(vec![1.0, 2.0]), &t(vec![1.0]), Tolerance::PARITY_F32).is_err());
+    }
+}

@@ -1,0 +1,86 @@
+//! tract backend (tract-onnx 0.23): the model is typed with its declared symbolic input shapes,
+//! optimised once, and run with concrete inputs (symbols resolved per call).
+
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+
+use crate::backend::Backend;
+use crate::error::RuntimeError;
+use crate::tensor::{HostTensor, NamedTensors};
+
+/// A model loaded into tract.
+pub struct TractBackend {
+    plan: Arc<TypedRunnableModel>,
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+}
+
+impl TractBackend {
+    /// Load and optimise ONNX bytes.
+    pub fn new(model: &[u8]) -> Result<TractBackend, RuntimeError> {
+        Self::prepare(tract_onnx::onnx().model_for_read(&mut &model[..]).map_err(RuntimeError::tract)?)
+    }
+
+    /// Load and optimise an ONNX file (external data resolved next to it).
+    pub fn from_file(path: &std::path::Path) -> Result<TractBackend, RuntimeError> {
+        Self::prepare(tract_onnx::onnx().model_for_path(path).map_err(RuntimeError::tract)?)
+    }
+
+    fn prepare(inference: InferenceModel) -> Result<TractBackend, RuntimeError> {
+        let typed = inference.into_optimized().map_err(RuntimeError::tract)?;
+        let inputs = typed.input_outlets().map_err(RuntimeError::tract)?.iter().map(|o| typed.node(o.node).name.clone()).collect();
+        let outputs = typed
+            .output_outlets()
+            .map_err(RuntimeError::tract)?
+            .iter()
+            .map(|o| typed.outlet_label(*o).map(str::to_string).unwrap_or_else(|| typed.node(o.node).name.clone()))
+            .collect();
+        let plan = typed.into_runnable().map_err(RuntimeError::tract)?;
+        Ok(TractBackend { plan, inputs, outputs })
+    }
+}
+
+fn to_tvalue(t: &HostTensor) -> TValue {
+    match t {
+        HostTensor::F32(a) => Tensor::from(a.clone()).into_tvalue(),
+        HostTensor::F16(a) => Tensor::from(a.clone()).into_tvalue(),
+        HostTensor::BF16(a) => {
+            // tract has no bf16 element type here: widen to f32 (the graph's Casts still apply).
+            Tensor::from(a.mapv(|v| v.to_f32())).into_tvalue()
+        }
+        HostTensor::I64(a) => Tensor::from(a.clone()).into_tvalue(),
+        HostTensor::Bool(a) => Tensor::from(a.clone()).into_tvalue(),
+    }
+}
+
+fn from_tvalue(name: &str, v: &TValue) -> Result<HostTensor, RuntimeError> {
+    let t: &Tensor = v;
+    let err = |e: TractError| RuntimeError::Tract(format!("output {name}: {e}"));
+    Ok(match t.datum_type() {
+        DatumType::F32 => HostTensor::F32(t.to_plain_array_view::<f32>().map_err(err)?.to_owned()),
+        DatumType::F16 => HostTensor::F16(t.to_plain_array_view::<f16>().map_err(err)?.to_owned()),
+        DatumType::I64 => HostTensor::I64(t.to_plain_array_view::<i64>().map_err(err)?.to_owned()),
+        DatumType::Bool => HostTensor::Bool(t.to_plain_array_view::<bool>().map_err(err)?.to_owned()),
+        other => return Err(RuntimeError::Tract(format!("output {name}: element type {other:?} is not supported by rotor"))),
+    })
+}
+
+impl Backend for TractBackend {
+    fn name(&self) -> String {
+        "tract".into()
+    }
+
+    fn run(&mut self, inputs: &NamedTensors) -> Result<NamedTensors, RuntimeError> {
+        let mut ordered = TVec::new();
+        for name in &self.inputs {
+            let t = inputs
+                .iter()
+                .find(|(n, _)| n == name)
+                .ok_or_else(|| RuntimeError::Input { name: name.clone(), message: "not provided".into() })?;
+            ordered.push(to_tvalue(&t.1));
+        }
+        let outs = self.plan.run(ordered).map_err(RuntimeError::tract)?;
+        self.outputs.iter().zip(outs.iter()).map(|(n, v)| Ok((n.clone(), from_tvalue(n, v)?))).collect()
+    }
+}

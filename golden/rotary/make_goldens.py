@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Reference tensors for rotor's rotary graphs, computed by rotary-embedding-torch itself.
+
+Pinned environment: python/requirements.txt (rotary-embedding-torch==0.9.1, torch==2.13.0).
+Every output is produced by the package's public methods on a fresh module:
+  mode single    -> RotaryEmbedding.rotate_queries_or_keys(x, offset=offset)
+  mode qk        -> rotate_queries_or_keys on q and k (or rotate_queries_and_keys with xPos)
+  mode cached_qk -> rotate_queries_with_cached_keys(q, k, offset=offset)
+rotor's own keys that the package has no kwarg for are mapped onto it by a feature permutation,
+which moves no arithmetic: `start_index` (rotated block elsewhere in the head) and
+`layout: "half"` (pairs (i, i + rot/2) instead of (2i, 2i + 1)). The package computes on the
+permuted features and the result is permuted back.
+
+Usage:
+  make_goldens.py                      write golden/rotary/<case>.safetensors for cases.json
+  make_goldens.py --check              regenerate into a temp dir and compare with the committed files
+  make_goldens.py --random N --seed S --out DIR
+                                       N random configs (held-out style), for property tests
+Each file holds tensors `SET/name` (SET = n<len>[_o<offset>] or q<Nq>_k<Nk>[_o<offset>]) and
+metadata: generated_by, case, config (rotor config JSON), versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file, save_file
+
+import rotary_embedding_torch
+from rotary_embedding_torch import RotaryEmbedding
+
+HERE = Path(__file__).resolve().parent
+GENERATED_BY = "golden/rotary/make_goldens.py (edit cases.json or this script, then rerun)"
+PACKAGE_KWARGS = [
+    "dim", "custom_freqs", "freqs_for", "theta", "max_freq", "num_freqs", "use_xpos", "xpos_scale_base",
+    "interpolate_factor", "theta_rescale_factor", "seq_before_head_dim",
+]
+
+
+def num_freqs_of(cfg: dict) -> int:
+    if cfg.get("custom_freqs") is not None:
+        return len(cfg["custom_freqs"])
+    if cfg.get("freqs_for", "lang") == "constant":
+        return cfg.get("num_freqs", 1)
+    return cfg["dim"] // 2
+
+
+def make_module(cfg: dict) -> RotaryEmbedding:
+    kwargs = {k: cfg[k] for k in PACKAGE_KWARGS if k in cfg and cfg[k] is not None}
+    if "custom_freqs" in kwargs:
+        kwargs["custom_freqs"] = torch.tensor(kwargs["custom_freqs"], dtype=torch.float32)
+    if 2 * num_freqs_of(cfg) != cfg["dim"]:
+        # The package's freqs cache has width `dim`; it cannot hold a narrower rotation.
+        kwargs["cache_if_possible"] = False
+    return RotaryEmbedding(**kwargs).eval()
+
+
+def feature_perm(cfg: dict) -> np.ndarray:
+    """perm[j] = rotor feature placed at package feature j (package rotates features 0..rot)."""
+    head = cfg.get("head_dim", cfg["dim"])
+    start = cfg.get("start_index", 0)
+    rot = 2 * num_freqs_of(cfg)
+    block = list(range(start, start + rot))
+    if cfg.get("layout", "interleaved") == "half":
+        half = rot // 2
+        block = [start + (j // 2) + (half if j % 2 else 0) for j in range(rot)]
+    rest = [j for j in range(head) if j not in set(block)]
+    return np.array(block + rest, dtype=np.int64)
+
+
+def input_shape(cfg: dict, n: int, batch: int, heads: int) -> list[int]:
+    rank = cfg.get("rank", 4)
+    head = cfg.get("head_dim", cfg["dim"])
+    seq_axis = rank - 3 if cfg.get("seq_before_head_dim", False) else rank - 2
+    others = [batch, heads, 2, 3, 2, 2][: rank - 2]
+    shape = others[: seq_axis] + [n] + others[seq_axis:]
+    return shape + [head]
+
+
+def run_case(cfg: dict, inputs: dict[str, np.ndarray], offset: int) -> dict[str, np.ndarray]:
+    rot = make_module(cfg)
+    perm = feature_perm(cfg)
+    inv = np.argsort(perm)
+    t = {k: torch.from_numpy(np.ascontiguousarray(v[..., perm])) for k, v in inputs.items()}
+    mode = cfg.get("mode", "single")
+    with torch.no_grad():
+        if mode == "single":
+            out = {"x_rot": rot.rotate_queries_or_keys(t["x"], offset=offset)}
+        elif mode == "qk" and cfg.get("use_xpos", False):
+            q, k = rot.rotate_queries_and_keys(t["q"], t["k"])
+            out = {"q_rot": q, "k_rot": k}
+        elif mode == "qk":
+            out = {"q_rot": rot.rotate_queries_or_keys(t["q"], offset=offset), "k_rot": rot.rotate_queries_or_keys(t["k"], offset=offset)}
+        else:
+            q, k = rot.rotate_queries_with_cached_keys(t["q"], t["k"], offset=offset)
+            out = {"q_rot": q, "k_rot": k}
+    return {k: np.ascontiguousarray(v.numpy()[..., inv]) for k, v in out.items()}
+
+
+def case_sets(case: dict) -> list[tuple[str, dict[str, list[int]], int]]:
+    """(set name, {input: shape}, offset) for every length (and offset) of a case."""
+    cfg = case["config"]
+    b, h = case.get("batch", 2), case.get("heads", 2)
+    offsets = case.get("offsets", [0])
+    sets = []
+    for spec in case["lengths"]:
+        for off in offsets:
+            suffix = f"_o{off}" if cfg.get("offset_input", False) else ""
+            if cfg.get("mode", "single") == "cached_qk":
+                nq, nk = spec
+                bb, hh = (1, 1) if nk > 512 else (b, h)
+                shapes = {"q": input_shape(cfg, nq, bb, hh), "k": input_shape(cfg, nk, bb, hh)}
+                name = f"q{nq}_k{nk}{suffix}"
+            else:
+                n = spec
+                big = n > 512
+                bb, hh = (1, 1) if big else (b, h)
+                names = ["x"] if cfg.get("mode", "single") == "single" else ["q", "k"]
+                shapes = {k: input_shape(cfg, n, bb, hh) for k in names}
+                name = f"n{n}{suffix}"
+            sets.append((name, shapes, off if cfg.get("offset_input", False) else 0))
+    return sets
+
+
+def build_case(case: dict) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    cfg = case["config"]
+    rng = np.random.RandomState(case.get("seed", 0))
+    tensors: dict[str, np.ndarray] = {}
+    for set_name, shapes, off in case_sets(case):
+        inputs = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
+        outputs = run_case(cfg, inputs, off)
+        for k, v in {**inputs, **outputs}.items():
+            tensors[f"{set_name}/{k}"] = v
+        if cfg.get("offset_input", False):
+            tensors[f"{set_name}/offset"] = np.array(off, dtype=np.int64)
+    meta = {
+        "generated_by": GENERATED_BY,
+        "case": case["name"],
+        "config": json.dumps(cfg, sort_keys=True),
+        "versions": f"rotary-embedding-torch {rotary_embedding_torch.__version__ if hasattr(rotary_embedding_torch, '__version__') else '0.9.1'}, torch {torch.__version__}, numpy {np.__version__}",
+    }
+    return tensors, meta
+
+
+def write_cases(cases: list[dict], out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for case in cases:
+        tensors, meta = build_case(case)
+        path = out_dir / f"{case['name']}.safetensors"
+        save_file(tensors, str(path), metadata=meta)
+        paths.append(path)
+        print(f"  {case['name']}: {len(tensors)} tensors, {path.stat().st_size / 1024:.0f} KiB", file=sys.stderr)
+    return paths
+
+
+def random_cases(n: int, seed: int) -> list[dict]:
+    """Random valid configs across every option, with lengths the committed goldens do not use."""
+    r = np.random.RandomState(seed)
+    cases = []
+    for i in range(n):
+        dim = int(r.choice([4, 6, 8, 12, 16, 24, 32, 48, 64]))
+        mode = str(r.choice(["single", "qk", "cached_qk"]))
+        use_xpos = mode != "single" and r.rand() < 0.4
+        freqs_for = "lang" if use_xpos else str(r.choice(["lang", "lang", "pixel", "constant"]))
+        cfg: dict = {"kind": "rotary", "dim": dim, "mode": mode, "freqs_for": freqs_for}
+        if r.rand() < 0.5:
+            cfg["theta"] = float(r.choice([10.0, 500.0, 10000.0, 500000.0, 1234.5]))
+        if freqs_for == "pixel":
+            cfg["max_freq"] = float(r.choice([10.0, 7.0, 64.0]))
+        if freqs_for == "constant":
+            cfg["num_freqs"] = int(r.randint(1, dim // 2 + 1))
+        if not use_xpos and freqs_for == "lang" and r.rand() < 0.2:
+            cfg["custom_freqs"] = [float(round(v, 4)) for v in r.uniform(0.001, 2.0, size=int(r.randint(1, dim // 2 + 1)))]
+        if use_xpos:
+            cfg["use_xpos"] = True
+            if r.rand() < 0.5:
+                cfg["xpos_scale_base"] = float(r.choice([128, 256, 1024]))
+        if r.rand() < 0.3:
+            cfg["interpolate_factor"] = float(r.choice([1.5, 2.0, 8.0]))
+        if r.rand() < 0.3:
+            cfg["theta_rescale_factor"] = float(r.choice([2.0, 4.0, 0.5]))
+        rot = 2 * num_freqs_of(cfg)
+        extra = 0 if use_xpos and r.rand() < 0.5 else int(r.choice([0, 0, 2, 5]))
+        cfg["head_dim"] = max(rot, dim if not use_xpos else rot) + extra
+        if cfg["head_dim"] > rot and r.rand() < 0.5:
+            cfg["start_index"] = int(r.randint(0, cfg["head_dim"] - rot + 1))
+        if r.rand() < 0.4:
+            cfg["layout"] = "half"
+        if r.rand() < 0.3:
+            cfg["seq_before_head_dim"] = True
+        cfg["rank"] = int(r.choice([3, 4, 4, 5]))
+        offset_ok = not (use_xpos and mode == "qk")
+        if offset_ok and r.rand() < 0.4:
+            cfg["offset_input"] = True
+        if mode == "cached_qk":
+            lengths = [[int(q), int(q + r.randint(0, 300))] for q in r.randint(1, 40, size=2)]
+        else:
+            lengths = [int(v) for v in r.choice([1, 3, 11, 23, 59, 101, 257, 641, 1201], size=2, replace=False)]
+        cases.append({"name": f"random_{seed}_{i:03d}", "config": cfg, "lengths": lengths, "offsets": [int(r.randint(0, 2000))], "seed": seed * 1000 + i})
+    return cases
+
+
+def compare_dirs(committed: Path, fresh: Path, names: list[str]) -> int:
+    bad = 0
+    for name in names:
+        a = load_file(str(committed / f"{name}.safetensors"))
+        b = load_file(str(fresh / f"{name}.safetensors"))
+        if sorted(a) != sorted(b):
+            print(f"{name}: tensor names differ", file=sys.stderr)
+            bad += 1
+            continue
+        for k in sorted(a):
+            if a[k].shape != b[k].shape or a[k].dtype != b[k].dtype:
+                print(f"{name}/{k}: shape or dtype differs", file=sys.stderr)
+                bad += 1
+            elif not np.allclose(a[k], b[k], rtol=1e-6, atol=1e-6):
+                print(f"{name}/{k}: max diff {np.abs(a[k].astype(np.float64) - b[k]).max():.3e}", file=sys.stderr)
+                bad += 1
+    return bad
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare with the committed files")
+    ap.add_argument("--random", type=int, default=0, metavar="N", help="write N random cases instead of cases.json")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=HERE)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    if args.random:
+        cases = random_cases(args.random, args.seed)
+        write_cases(cases, args.out)
+        (args.out / "cases.json").write_text(json.dumps(cases, indent=1))
+        print(f"wrote {len(cases)} random cases to {args.out}", file=sys.stderr)
+        return 0
+    cases = json.loads((HERE / "cases.json").read_text())["cases"]
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            write_cases(cases, Path(tmp))
+            bad = compare_dirs(HERE, Path(tmp), [c["name"] for c in cases])
+        stale = sorted({p.stem for p in HERE.glob("*.safetensors")} - {c["name"] for c in cases})
+        if stale:
+            print(f"files without a case in cases.json: {stale}", file=sys.stderr)
+            bad += len(stale)
+        print(f"goldens {'reproduce' if bad == 0 else 'DO NOT reproduce'} from the package ({len(cases)} cases)", file=sys.stderr)
+        return 1 if bad else 0
+    write_cases(cases, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
