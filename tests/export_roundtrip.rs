@@ -71,7 +71,8 @@ fn external_data_models_load_and_match_inline_ones() {
 #[test]
 fn failed_writes_leave_nothing_behind() {
     let g = build(json!({"kind": "rotary", "dim": 8}));
-    let dir = model_dir("atomic");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
     let missing = dir.join("no/such/dir/out.onnx");
     assert!(rotor_export::write_model(&g, &missing, &ExportOptions::default()).is_err());
     let target = dir.join("out.onnx");
@@ -80,7 +81,7 @@ fn failed_writes_leave_nothing_behind() {
     let blocked = dir.join("blocked.onnx");
     std::fs::create_dir_all(blocked.join("x")).expect("dir");
     assert!(rotor_export::write_model(&g, &blocked, &ExportOptions::default()).is_err());
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).expect("dir").filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir).expect("dir").filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).collect();
     assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
     assert_eq!(std::fs::read(&target).expect("old file"), b"previous");
 }

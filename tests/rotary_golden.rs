@@ -64,3 +64,14 @@ fn held_out_goldens_match_when_provided() {
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+#[test]
+fn demo_configs_are_the_golden_configs() {
+    // scripts/demo.sh checks examples/*.json against these goldens: keep them in step.
+    for (example, golden) in [("xpos_qk.json", "xpos_qk"), ("kv_cache_rope.json", "cached_qk_offset")] {
+        let text = std::fs::read_to_string(repo_root().join("examples").join(example)).expect("example");
+        let cfg: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let g = read_golden(&repo_root().join(format!("golden/rotary/{golden}.safetensors")));
+        assert_eq!(cfg, g.config, "examples/{example} vs golden {golden}");
+    }
+}

@@ -82,10 +82,10 @@ fn parse(a: ExportArgs) -> Result<Parsed, Failure> {
     }
     if let Some(path) = config_path {
         let text = std::fs::read_to_string(&path).map_err(|e| Failure::usage(format!("cannot read config {}: {e}", path.display())))?;
-        match serde_json::from_str::<Value>(&text) {
+        match rotor_builder::config::parse_json_text(&text) {
             Ok(Value::Object(m)) => p.config = m,
             Ok(_) => return Err(Failure::usage(format!("config {}: the config must be a JSON object", path.display()))),
-            Err(e) => return Err(Failure::usage(format!("config {}: invalid JSON: {e}", path.display()))),
+            Err(e) => return Err(Failure::usage(format!("config {}: {e}", path.display()))),
         }
     }
     for (k, v) in overrides {

@@ -23,7 +23,7 @@ fn temp_path(path: &Path) -> PathBuf {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     let tmp = temp_path(path);
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(ExportError::io("cannot create", &tmp))?;
+        let mut f = std::fs::File::create(&tmp).map_err(ExportError::io("cannot create", path))?;
         f.write_all(bytes).map_err(ExportError::io("cannot write", &tmp))?;
         f.sync_all().map_err(ExportError::io("cannot sync", &tmp))?;
         std::fs::rename(&tmp, path).map_err(ExportError::io("cannot rename into", path))

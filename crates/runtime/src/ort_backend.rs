@@ -76,20 +76,26 @@ fn find_in_dir(dir: &Path) -> Option<PathBuf> {
     hits.pop()
 }
 
-/// Locate the ONNX Runtime shared library (see the module docs for the search order).
+/// Locate the ONNX Runtime shared library (see the module docs for the search order). The
+/// answer is computed once per process.
 pub fn find_ort_library() -> Result<PathBuf, RuntimeError> {
+    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    FOUND.get_or_init(search_ort_library).clone().map_err(RuntimeError::OrtUnavailable)
+}
+
+fn search_ort_library() -> Result<PathBuf, String> {
     if let Ok(p) = std::env::var("ORT_DYLIB_PATH") {
         let p = PathBuf::from(p);
-        return if p.is_file() { Ok(p) } else { Err(RuntimeError::OrtUnavailable(format!("ORT_DYLIB_PATH={} is not a file", p.display()))) };
+        return if p.is_file() { Ok(p) } else { Err(format!("ORT_DYLIB_PATH={} is not a file", p.display())) };
     }
     if let Some(p) = python_capi_dir().as_deref().and_then(find_in_dir) {
         return Ok(p);
     }
-    Err(RuntimeError::OrtUnavailable(
+    Err(
         "set ORT_DYLIB_PATH to libonnxruntime.so (pip install onnxruntime==1.31.1 ships it in onnxruntime/capi/), \
          or make `python3 -c 'import onnxruntime'` work; scripts/setup_python.sh does both"
             .into(),
-    ))
+    )
 }
 
 fn loaded() -> Result<&'static Loaded, RuntimeError> {

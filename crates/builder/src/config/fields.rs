@@ -146,6 +146,9 @@ fn as_usize(v: &Value) -> Option<usize> {
 }
 
 fn finite(key: &str, v: &Value) -> Result<f64, ConfigError> {
+    if let Some(token) = v.as_str().and_then(|s| s.strip_prefix(super::NON_FINITE)) {
+        return Err(ConfigError::new(key, format!("must be a finite number, got {token}")));
+    }
     match v.as_f64() {
         Some(x) if x.is_finite() => Ok(x),
         Some(x) => Err(ConfigError::new(key, format!("must be a finite number, got {x}"))),

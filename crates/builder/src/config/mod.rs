@@ -5,6 +5,7 @@ mod fields;
 mod rotary;
 
 pub use fields::Fields;
+
 pub use rotary::{FreqsFor, Layout, RotaryConfig, RotaryMode};
 
 use serde_json::Value;
@@ -42,11 +43,72 @@ pub enum ModelConfig {
 /// Kinds rotor knows, for error messages.
 pub const KINDS: &[&str] = &["rotary"];
 
+/// Marker prefix for non-finite numbers found in config text (see [`parse_json_text`]).
+pub(crate) const NON_FINITE: &str = "rotor-non-finite:";
+
+/// Parse config text as JSON. Python's `json.dumps` writes `NaN`, `Infinity` and `-Infinity`,
+/// and numbers like `1e999` overflow: those are kept (as marked strings) so that the field
+/// getters can reject them by name ("`theta`: must be a finite number, got Infinity") instead
+/// of failing the whole parse.
+pub fn parse_json_text(text: &str) -> Result<Value, ConfigError> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(v) => Ok(v),
+        Err(first) => {
+            let patched = mark_non_finite(text);
+            serde_json::from_str::<Value>(&patched).map_err(|_| ConfigError::new("<json>", format!("invalid JSON: {first}")))
+        }
+    }
+}
+
+fn mark_non_finite(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let (mut i, mut in_str) = (0, false);
+    while i < chars.len() {
+        let c = chars[i];
+        if in_str {
+            out.push(c);
+            if c == '\\' && i + 1 < chars.len() {
+                out.push(chars[i + 1]);
+                i += 1;
+            } else if c == '"' {
+                in_str = false;
+            }
+            i += 1;
+            continue;
+        }
+        if c == '"' {
+            in_str = true;
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let is_start = c == '-' || c == 'N' || c == 'I' || c.is_ascii_digit();
+        if is_start {
+            let mut j = i;
+            while j < chars.len() && (chars[j].is_ascii_alphanumeric() || matches!(chars[j], '-' | '+' | '.')) {
+                j += 1;
+            }
+            let token: String = chars[i..j].iter().collect();
+            let non_finite = matches!(token.as_str(), "NaN" | "Infinity" | "-Infinity" | "-NaN") || token.parse::<f64>().is_ok_and(|v| !v.is_finite());
+            if non_finite {
+                out.push_str(&format!("\"{NON_FINITE}{token}\""));
+            } else {
+                out.push_str(&token);
+            }
+            i = j.max(i + 1);
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
 impl ModelConfig {
     /// Parse a config from JSON text.
     pub fn from_json_str(text: &str) -> Result<ModelConfig, ConfigError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::new("<json>", format!("invalid JSON: {e}")))?;
-        ModelConfig::from_json(&value)
+        ModelConfig::from_json(&parse_json_text(text)?)
     }
 
     /// Parse a config from a JSON value (an object with `kind`).

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Run every test of rotor, with all set-up done here (nothing pre-installed by hand):
+#   1. the pinned Python env (.venv) with the reference packages, onnx and onnxruntime;
+#   2. the committed goldens must reproduce from the reference packages;
+#   3. held-out random rotary configs, with outputs from the package (seed: ROTOR_SEED);
+#   4. cargo test: ORT + tract parity against every golden, insta graph-text goldens, property
+#      tests, export contracts, CLI behaviour;
+#   5. onnx.checker.check_model(full_check=True) on every model the tests exported.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+echo "== 1. python env" >&2
+scripts/setup_python.sh
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+echo "   ORT_DYLIB_PATH=$ORT_DYLIB_PATH" >&2
+
+echo "== 2. committed goldens reproduce from the reference packages" >&2
+"$ROTOR_PYTHON" golden/rotary/make_goldens.py --check
+
+seed="${ROTOR_SEED:-20261124}"
+echo "== 3. held-out random rotary configs (ROTOR_SEED=$seed; any seed may be given)" >&2
+rm -rf target/held-out
+"$ROTOR_PYTHON" golden/rotary/make_goldens.py --random "${ROTOR_HELD_OUT:-24}" --seed "$seed" --out target/held-out/rotary
+
+echo "== 4. cargo test" >&2
+rm -rf target/rotor-models
+export ROTOR_MODEL_DIR="$root/target/rotor-models"
+export ROTOR_EXTRA_GOLDENS="$root/target/held-out/rotary"
+export ROTOR_REQUIRE_ORT=1
+export INSTA_UPDATE=no
+cargo test --workspace --locked
+
+echo "== 5. onnx.checker on every exported model" >&2
+"$ROTOR_PYTHON" python/check_models.py "$ROTOR_MODEL_DIR"
+echo "all tests passed" >&2
