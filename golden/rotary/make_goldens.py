@@ -205,7 +205,7 @@ def random_cases(n: int, seed: int) -> list[dict]:
             lengths = [[int(q), int(q + r.randint(0, 300))] for q in r.randint(1, 40, size=2)]
         else:
             lengths = [int(v) for v in r.choice([1, 3, 11, 23, 59, 101, 257, 641, 1201], size=2, replace=False)]
-        cases.append({"name": f"random_{seed}_{i:03d}", "config": cfg, "lengths": lengths, "offsets": [int(r.randint(0, 2000))], "seed": seed * 1000 + i})
+        cases.append({"name": f"random_{seed}_{i:03d}", "config": cfg, "lengths": lengths, "offsets": [int(r.randint(0, 2000))], "seed": (seed * 1000 + i) % (2**32)})
     return cases
 
 
