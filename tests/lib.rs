@@ -38,6 +38,21 @@ pub struct Golden {
     pub name: String,
     pub config: serde_json::Value,
     pub sets: BTreeMap<String, NamedTensors>,
+    /// The module's state_dict as saved by the script (`state_dict/<key>` tensors).
+    pub state_dict: NamedTensors,
+}
+
+impl Golden {
+    /// The state_dict as checkpoint weights.
+    pub fn weights(&self) -> rotor_builder::WeightMap {
+        let mut w = rotor_builder::WeightMap::new();
+        for (k, t) in &self.state_dict {
+            let HostTensor::F32(a) = t else { panic!("{}: state_dict/{k} is not f32", self.name) };
+            let dims: Vec<i64> = a.shape().iter().map(|d| *d as i64).collect();
+            w.insert(k, rotor_builder::Tensor::f32(dims, a.iter().copied().collect()).expect("tensor"));
+        }
+        w
+    }
 }
 
 /// Read a golden `.safetensors` written by one of the `golden/*/make_goldens.py` scripts.
@@ -52,7 +67,8 @@ pub fn read_golden(path: &Path) -> Golden {
         let (set, local) = name.split_once('/').expect("golden tensors are named SET/name");
         sets.entry(set.to_string()).or_default().push((local.to_string(), t));
     }
-    Golden { name: meta.get("case").cloned().unwrap_or_default(), config, sets }
+    let state_dict = sets.remove("state_dict").unwrap_or_default();
+    Golden { name: meta.get("case").cloned().unwrap_or_default(), config, sets, state_dict }
 }
 
 /// Golden files in a directory, sorted.

@@ -16,8 +16,8 @@ Usage:
   make_goldens.py --check              regenerate into a temp dir and compare with the committed files
   make_goldens.py --random N --seed S --out DIR
                                        N random configs (held-out style), for property tests
-Each file holds tensors `SET/name` (SET = n<len>[_o<offset>] or q<Nq>_k<Nk>[_o<offset>]) and
-metadata: generated_by, case, config (rotor config JSON), versions.
+Each file holds tensors `SET/name` (SET = n<len>[_o<offset>] or q<Nq>_k<Nk>[_o<offset>]), the
+module's `state_dict/freqs`, and metadata: generated_by, case, config (rotor config JSON), versions.
 """
 
 from __future__ import annotations
@@ -141,6 +141,8 @@ def build_case(case: dict) -> tuple[dict[str, np.ndarray], dict[str, str]]:
             tensors[f"{set_name}/{k}"] = v
         if cfg.get("offset_input", False):
             tensors[f"{set_name}/offset"] = np.array(off, dtype=np.int64)
+    # The module's state_dict: `freqs` as torch computed it (for exports with --weights).
+    tensors["state_dict/freqs"] = make_module(cfg).freqs.detach().numpy().astype(np.float32)
     meta = {
         "generated_by": GENERATED_BY,
         "case": case["name"],

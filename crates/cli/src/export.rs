@@ -119,6 +119,11 @@ pub fn run(a: ExportArgs) -> Result<u8, Failure> {
     if p.print {
         print!("{}", rotor_export::text::print(&g));
     }
+    if !p.quiet && p.weights.is_none() {
+        if let Some(note) = rotor_builder::emit::precision_note(&config) {
+            eprintln!("note: {note}");
+        }
+    }
     if !p.quiet {
         let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
         eprintln!("wrote {} ({}) in {:.1} ms", files.join(" + "), rotor_export::text::summary(&g), started.elapsed().as_secs_f64() * 1e3);

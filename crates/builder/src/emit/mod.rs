@@ -38,3 +38,18 @@ pub fn build_from_json(config: &Value, weights: Option<&WeightMap>) -> Result<Gr
     g.set_metadata("rotor.config", &config.to_string());
     Ok(g)
 }
+
+/// A note for config-only exports whose frequencies may differ from torch's by one ulp:
+/// torch evaluates `theta ** x` for blocks of 16 frequencies with SLEEF's vectorised powf,
+/// while rotor rounds correctly (as torch's scalar path does). `None` when not applicable.
+pub fn precision_note(config: &Value) -> Option<String> {
+    match ModelConfig::from_json(config).ok()? {
+        ModelConfig::Rotary(c) if c.custom_freqs.is_none() && c.freqs_for == crate::config::FreqsFor::Lang && c.dim >= 32 => Some(format!(
+            "frequencies computed from the config; torch computes dim >= 32 ({}) with SLEEF's vectorised powf, \
+             up to 1 ulp apart, which past ~1000 positions can reach the 1e-4 parity tolerance. \
+             For bit-exact frequencies pass the module's state_dict with --weights (its `freqs`).",
+            c.dim
+        )),
+        _ => None,
+    }
+}

@@ -1,0 +1,26 @@
+//! Export time, config JSON → ONNX bytes (parse + build + serialise), for the RoPE and xPos
+//! graphs of the perf goals. `cargo bench -p rotor-export`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::json;
+
+fn export(c: &mut Criterion) {
+    let cases = [
+        ("rope_qk_d64", json!({"kind": "rotary", "dim": 64, "mode": "qk"})),
+        ("xpos_qk_d64", json!({"kind": "rotary", "dim": 64, "mode": "qk", "use_xpos": true})),
+        ("rope_cached_offset_d128", json!({"kind": "rotary", "dim": 128, "mode": "cached_qk", "offset_input": true})),
+    ];
+    for (name, cfg) in cases {
+        let text = cfg.to_string();
+        c.bench_function(&format!("export/{name}"), |b| {
+            b.iter(|| {
+                let value = rotor_builder::config::parse_json_text(std::hint::black_box(&text)).expect("config");
+                let g = rotor_builder::emit::build_from_json(&value, None).expect("graph");
+                rotor_export::to_bytes(&g).expect("bytes")
+            })
+        });
+    }
+}
+
+criterion_group!(benches, export);
+criterion_main!(benches);
