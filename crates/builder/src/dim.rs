@@ -201,6 +201,10 @@ impl Dim {
                     // (k*X + c) / k = X + c/k: split the constant part.
                     let base = Dim::from_linear(e.terms.iter().map(|(a, c)| (a.clone(), c / k)).collect(), 0);
                     base.add(&Dim::Fixed(e.constant).div_by(k, ceil))
+                } else if !ceil && e.constant != 0 && (e.constant + 1).rem_euclid(k) == 0 {
+                    // floor((E + c)/k) with c ≡ -1 (mod k) is ceil(E/k) + (c + 1)/k - 1.
+                    let base = Dim::Sym(SymExpr { terms: e.terms.clone(), constant: 0 }).div_by(k, true);
+                    base.add(&Dim::Fixed((e.constant + 1).div_euclid(k) - 1))
                 } else {
                     let f = if ceil { "ceil" } else { "floor" };
                     Dim::Sym(SymExpr::atom(&format!("{f}({e}/{k})")))
@@ -263,6 +267,7 @@ mod tests {
         assert_eq!(n.scale(2).div_floor(2), n);
         assert_eq!(n.div_ceil(8).to_string(), "ceil(N/8)");
         assert_eq!(n.div_ceil(8).scale(8).to_string(), "8*ceil(N/8)");
+        assert_eq!(n.add(&Dim::Fixed(7)).div_floor(8), n.div_ceil(8));
         assert_eq!(Dim::sym("B").mul(&Dim::sym("H")).to_string(), "B*H");
         assert_eq!(Dim::sym("H").mul(&Dim::sym("B")), Dim::sym("B").mul(&Dim::sym("H")));
         assert_eq!(Dim::Fixed(7).div_ceil(2), Dim::Fixed(4));

@@ -27,8 +27,8 @@ impl RuntimeError {
     pub(crate) fn ort(e: impl std::fmt::Display) -> RuntimeError {
         RuntimeError::Ort(e.to_string())
     }
-    pub(crate) fn tract(e: impl std::fmt::Debug) -> RuntimeError {
-        // tract's anyhow chains read best in alternate debug form ("a: b: c").
-        RuntimeError::Tract(format!("{e:?}").replace('\n', " "))
+    pub(crate) fn tract(e: impl std::fmt::Display) -> RuntimeError {
+        // anyhow chains in alternate form read "a: b: c" (no backtrace).
+        RuntimeError::Tract(format!("{e:#}").replace('\n', " "))
     }
 }

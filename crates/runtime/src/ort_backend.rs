@@ -52,6 +52,7 @@ struct Loaded {
 }
 
 static ORT: OnceLock<Result<Loaded, String>> = OnceLock::new();
+static FOUND_PATH: OnceLock<Result<PathBuf, String>> = OnceLock::new();
 
 fn python_capi_dir() -> Option<PathBuf> {
     let python = std::env::var("ROTOR_PYTHON").unwrap_or_else(|_| "python3".into());
@@ -79,8 +80,7 @@ fn find_in_dir(dir: &Path) -> Option<PathBuf> {
 /// Locate the ONNX Runtime shared library (see the module docs for the search order). The
 /// answer is computed once per process.
 pub fn find_ort_library() -> Result<PathBuf, RuntimeError> {
-    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    FOUND.get_or_init(search_ort_library).clone().map_err(RuntimeError::OrtUnavailable)
+    FOUND_PATH.get_or_init(search_ort_library).clone().map_err(RuntimeError::OrtUnavailable)
 }
 
 fn search_ort_library() -> Result<PathBuf, String> {
@@ -100,7 +100,7 @@ fn search_ort_library() -> Result<PathBuf, String> {
 
 fn loaded() -> Result<&'static Loaded, RuntimeError> {
     let r = ORT.get_or_init(|| {
-        let path = find_ort_library().map_err(|e| e.to_string())?;
+        let path = FOUND_PATH.get_or_init(search_ort_library).clone()?;
         let builder = ort::init_from(&path).map_err(|e| format!("cannot load {}: {e}", path.display()))?;
         let env = builder.with_name("rotor").build().map_err(|e| format!("cannot create the ORT environment: {e}"))?;
         Ok(Loaded { env, path })

@@ -49,6 +49,11 @@ impl<'a> Fields<'a> {
         self.map.get(key).is_some_and(|v| !v.is_null())
     }
 
+    /// True when the key holds a JSON list.
+    pub fn is_list(&self, key: &str) -> bool {
+        self.map.get(key).is_some_and(Value::is_array)
+    }
+
     /// A required non-negative integer.
     pub fn usize(&mut self, key: &str) -> Result<usize, ConfigError> {
         self.opt_usize(key)?.ok_or_else(|| ConfigError::new(key, "is required"))

@@ -2,11 +2,13 @@
 //! keys, parsed from JSON with errors that name the offending field (DESIGN §2).
 
 mod fields;
+mod hierarchical;
 mod rotary;
 
 pub use fields::Fields;
 
-pub use rotary::{FreqsFor, Layout, RotaryConfig, RotaryMode};
+pub use hierarchical::{HIERARCHICAL_IGNORED, HierarchicalConfig, Hierarchy, Window};
+pub use rotary::{FreqsFor, Layout, ROTARY_IGNORED, RotaryConfig, RotaryMode};
 
 use serde_json::Value;
 
@@ -38,10 +40,13 @@ pub enum Form {
 pub enum ModelConfig {
     /// `kind: "rotary"` — `RotaryEmbedding` of rotary-embedding-torch.
     Rotary(RotaryConfig),
+    /// `kind: "hierarchical_transformer"` — `HierarchicalTransformer` of
+    /// simple-hierarchical-transformer (needs checkpoint weights).
+    Hierarchical(HierarchicalConfig),
 }
 
 /// Kinds rotor knows, for error messages.
-pub const KINDS: &[&str] = &["rotary"];
+pub const KINDS: &[&str] = &["rotary", "hierarchical_transformer"];
 
 /// Marker prefix for non-finite numbers found in config text (see [`parse_json_text`]).
 pub(crate) const NON_FINITE: &str = "rotor-non-finite:";
@@ -124,6 +129,7 @@ impl ModelConfig {
         };
         let parsed = match kind.as_str() {
             "rotary" => ModelConfig::Rotary(RotaryConfig::read(&mut f)?),
+            "hierarchical_transformer" => ModelConfig::Hierarchical(HierarchicalConfig::read(&mut f)?),
             other => return Err(ConfigError::new("kind", format!("unknown kind {other:?}; supported: {}", KINDS.join(", ")))),
         };
         f.finish(&format!("kind {kind:?}"))?;
@@ -134,6 +140,7 @@ impl ModelConfig {
     pub fn kind(&self) -> &'static str {
         match self {
             ModelConfig::Rotary(_) => "rotary",
+            ModelConfig::Hierarchical(_) => "hierarchical_transformer",
         }
     }
 
@@ -141,6 +148,7 @@ impl ModelConfig {
     pub fn common(&self) -> &Common {
         match self {
             ModelConfig::Rotary(c) => &c.common,
+            ModelConfig::Hierarchical(c) => &c.common,
         }
     }
 }

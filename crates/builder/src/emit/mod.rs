@@ -1,8 +1,19 @@
 //! Emitters: one file per building block, and the registration table from config kind to
 //! model builder.
 
+pub mod axial;
+pub mod compress;
+pub mod feed_forward;
+pub mod full_attention;
+pub mod hierarchical;
+pub mod linear;
+pub mod local_attention;
+pub mod merge;
+pub mod norm;
+pub mod params;
 pub mod rope;
 pub mod rotary;
+pub mod token_shift;
 pub mod xpos;
 
 use serde_json::Value;
@@ -25,6 +36,10 @@ pub fn build(config: &ModelConfig, weights: Option<&WeightMap>) -> Result<Graph,
                 None => None,
             };
             rotary::build(c, freqs)
+        }
+        ModelConfig::Hierarchical(c) => {
+            let w = weights.ok_or_else(|| crate::ConfigError::new("kind", "hierarchical_transformer needs the checkpoint: pass --weights model.safetensors (its state_dict)"))?;
+            hierarchical::build(c, w)
         }
     }
 }
@@ -52,4 +67,46 @@ pub fn precision_note(config: &Value) -> Option<String> {
         )),
         _ => None,
     }
+}
+
+/// Zero-pad axis `axis` (non-negative) of `x` at the end to a multiple of `m`, given the axis
+/// length `n` as a `[1]` int64 vector. Written as a constant `Pad` of `m − 1` rows followed by a
+/// `Slice` to `ceil(n/m)·m` rows, because tract only takes constant pads.
+pub fn pad_to_multiple(g: &mut Graph, local: &str, x: crate::Value, n: crate::Value, m: usize, axis: usize) -> Result<crate::Value, crate::BuildError> {
+    if m == 1 {
+        return Ok(x);
+    }
+    let rank = g.rank(x);
+    g.with_scope(local, |g| {
+        // 1. m - 1 zero rows at the end (the most any length needs)
+        let mut pads = vec![0i64; 2 * rank];
+        pads[rank + axis] = m as i64 - 1;
+        let pads = g.const_i64s("pads", &pads)?;
+        let padded = g.pad("padded", x, pads, None)?;
+        // 2. keep ceil(n / m) * m rows
+        let m_minus_1 = g.const_i64s("m_minus_1", &[m as i64 - 1])?;
+        let m_c = g.const_i64s("m", &[m as i64])?;
+        let up = g.add("up", n, m_minus_1)?;
+        let count = g.div("count", up, m_c)?;
+        let total = g.mul("total", count, m_c)?;
+        let zero = g.const_i64s("start", &[0])?;
+        let ax = g.const_i64s("axis", &[axis as i64])?;
+        g.slice("", padded, zero, total, Some(ax), None)
+    })
+}
+
+/// Rows `0, s, 2s, …` of axis 1 of `x` (`x[:, ::s]`), exactly `n` of them (`n` as an int64
+/// scalar): a `Gather` with indices `Range(0, n·s, s)` — no strided `Slice`, which tract does not
+/// support on symbolic axes, and the output length is `n` by construction.
+pub fn every_nth_row(g: &mut Graph, local: &str, x: crate::Value, s: usize, n: crate::Value) -> Result<crate::Value, crate::BuildError> {
+    if s == 1 {
+        return Ok(x);
+    }
+    g.with_scope(local, |g| {
+        let st = g.const_i64("stride", s as i64)?;
+        let zero = g.const_i64("zero", 0)?;
+        let end = g.mul("end", n, st)?;
+        let idx = g.range("index", zero, end, st)?;
+        g.gather("", x, idx, 1)
+    })
 }

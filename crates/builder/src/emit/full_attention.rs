@@ -1,0 +1,93 @@
+//! # Full causal attention with xPos rotary (`simple_hierarchical_transformer.Attention`)
+//!
+//! Spec: simple-hierarchical-transformer 0.4.0 `Attention` + `Attend(causal=True)` with
+//! `RotaryEmbedding(dim_head, use_xpos=True)` (`../shared/reference/hierarchical_transformer.md`
+//! §7). Opsets 17+, float32, input `[..., L, d]`, L symbolic.
+//!
+//! RMSNorm → qkv → heads → `rotate_queries_and_keys` (interleaved rotary and xPos, centre
+//! `L // 2`, reusing [`crate::emit::rope`] and [`crate::emit::xpos`]) → `q·kᵀ·e^-½` (scale after
+//! the product) → causal mask with `-FLT_MAX` → softmax → `·v` → merge heads → out.
+
+use crate::config::Layout;
+use crate::dtype::DType;
+use crate::emit::linear::linear;
+use crate::emit::norm::rms_norm;
+use crate::emit::params::Params;
+use crate::emit::rope::{self, RopeLayout};
+use crate::emit::xpos;
+use crate::error::EmitError;
+use crate::graph::{Graph, Value};
+
+/// Shape of one full `Attention`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FullAttention {
+    /// Model width `d`.
+    pub dim: usize,
+    /// Heads `H`.
+    pub heads: usize,
+    /// Head size `e` (even).
+    pub dim_head: usize,
+}
+
+/// `Attention` on `x` `[..., L, d]` with weights under `p` (`norm.gamma`, `to_qkv`,
+/// `rotary_emb.freqs`, `to_out`). Node names are scoped by the caller.
+pub fn full_attention(g: &mut Graph, p: &Params, x: Value, a: FullAttention) -> Result<Value, EmitError> {
+    let FullAttention { dim: d, heads: h, dim_head: e } = a;
+    let rank = g.rank(x);
+    let lead = rank - 2;
+    let he = h * e;
+    // 1. RMSNorm, qkv, heads: [..., L, d] -> 3 x [..., H, L, e]
+    let xn = g.with_scope("norm", |g| rms_norm(g, &p.sub("norm"), x, d))?;
+    let qkv = g.with_scope("to_qkv", |g| linear(g, &p.sub("to_qkv"), xn, d, 3 * he, false))?;
+    let parts = g.split("qkv", qkv, -1, &[he as i64; 3])?;
+    let mut heads_shape = vec![0i64; rank - 1];
+    heads_shape.extend([h as i64, e as i64]);
+    let mut perm: Vec<i64> = (0..lead as i64).collect();
+    perm.extend([lead as i64 + 1, lead as i64, lead as i64 + 2]);
+    let mut qkv_heads = Vec::with_capacity(3);
+    for (i, name) in ["q", "k", "v"].iter().enumerate() {
+        let t = g.reshape_const(&format!("{name}_heads"), parts[i], &heads_shape)?;
+        qkv_heads.push(g.transpose(&format!("{name}_t"), t, &perm)?);
+    }
+    // 2. rotate_queries_and_keys: interleaved rotary on positions 0..L-1, q·scale, k/scale
+    let freqs = p.get("rotary_emb.freqs", &[(e / 2) as i64])?;
+    let layout = RopeLayout { head_dim: e, start: 0, layout: Layout::Interleaved, freqs };
+    let (q, k, t_col) = g.with_scope("rotary", |g| -> Result<_, EmitError> {
+        let n = rope::seq_len(g, "len", qkv_heads[0], -2)?;
+        let t = rope::positions(g, "pos", None, n.scalar, 1.0)?;
+        let t_col = rope::column(g, "pos_col", t, 1)?;
+        let f = rope::freqs_const(g, &layout)?;
+        let tabs = rope::tables(g, t_col, f)?;
+        let partner = rope::partner_const(g, &layout)?;
+        let s = g.with_scope("xpos", |g| xpos::scale(g, t, n.scalar, &layout, e, 512.0, 1))?;
+        let tq = g.with_scope("q_xpos", |g| rope::scale_tables(g, tabs, s))?;
+        let tk = g.with_scope("k_xpos", |g| {
+            let inv = g.reciprocal("inv_scale", s)?;
+            rope::scale_tables(g, tabs, inv)
+        })?;
+        let q = g.with_scope("q", |g| rope::apply(g, qkv_heads[0], tq, partner))?;
+        let k = g.with_scope("k", |g| rope::apply(g, qkv_heads[1], tk, partner))?;
+        Ok((q, k, t_col))
+    })?;
+    // 3. sim = (q · kᵀ) · e^-1/2: [..., H, L, L]
+    let r = g.rank(k);
+    let mut kt_perm: Vec<i64> = (0..r as i64).collect();
+    kt_perm.swap(r - 1, r - 2);
+    let kt = g.transpose("k_transposed", k, &kt_perm)?;
+    let sim = g.matmul("qk", q, kt)?;
+    let scale = g.const_scalar("scale", (e as f64).powf(-0.5) as f32, DType::F32)?;
+    let sim = g.mul("sim", sim, scale)?;
+    // 4. causal mask: key position > query position, from the rotary positions
+    let t_row = g.transpose("pos_row", t_col, &[1, 0])?;
+    let future = g.greater("causal_mask", t_row, t_col)?;
+    let neg = g.const_scalar("neg_max", -f32::MAX, DType::F32)?;
+    let sim = g.where_("sim_masked", future, neg, sim)?;
+    // 5. softmax, values, merge heads: [..., H, L, e] -> [..., L, H, e] -> [..., L, He]
+    let attn = g.softmax("attn", sim, -1)?;
+    let out = g.matmul("out_heads", attn, qkv_heads[2])?;
+    let out = g.transpose("out_t", out, &perm)?;
+    let mut merge_shape = vec![0i64; rank - 1];
+    merge_shape.push(he as i64);
+    let out = g.reshape_const("out_merged", out, &merge_shape)?;
+    g.with_scope("to_out", |g| linear(g, &p.sub("to_out"), out, he, d, false))
+}

@@ -1,0 +1,183 @@
+//! HierarchicalTransformer goldens (golden/hierarchical/make_goldens.py, from
+//! simple-hierarchical-transformer 0.4.0): every case's checkpoint is exported with its config
+//! and run in ORT (optimisations off and on) and tract at every golden length; every captured
+//! submodule (compressors, blocks, local and full attention, feed-forward, merges) is rebuilt
+//! on its own from the same weights and compared with the package's module output.
+//! Tolerance |a−b| ≤ 1e-4 + 1e-4·|b|. Graph text of the whole model and of each emitter kind is
+//! kept as insta goldens.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rotor_builder::config::{HierarchicalConfig, ModelConfig, Window};
+use rotor_builder::emit::{self, params::ParamSource};
+use rotor_builder::{DType, Dim, Graph, WeightMap};
+use rotor_runtime::{NamedTensors, Tolerance};
+use rotor_tests::{Golden, PARITY_BACKENDS, check_against_golden, model_dir, ort_available, read_golden, repo_root};
+
+fn cases() -> Vec<PathBuf> {
+    let dir = repo_root().join("golden/hierarchical");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("golden dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".safetensors") && !p.to_string_lossy().ends_with(".weights.safetensors"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn weights_of(path: &Path) -> WeightMap {
+    let w = path.with_file_name(path.file_name().expect("name").to_string_lossy().replace(".safetensors", ".weights.safetensors"));
+    WeightMap::from_safetensors(&std::fs::read(&w).expect("weights")).expect("safetensors")
+}
+
+fn config_of(g: &Golden) -> HierarchicalConfig {
+    match ModelConfig::from_json(&g.config).expect("config") {
+        ModelConfig::Hierarchical(c) => c,
+        other => panic!("{}: not a hierarchical config: {other:?}", g.name),
+    }
+}
+
+fn snapshot(name: &str, text: String) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(repo_root().join("golden/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!(name.to_string(), text));
+}
+
+#[test]
+fn hierarchical_goldens_match_the_package_in_ort_and_tract() {
+    if !ort_available("hierarchical_goldens") {
+        return;
+    }
+    let files = cases();
+    assert!(files.len() >= 7, "expected the committed hierarchical goldens, found {}", files.len());
+    let mut failures = Vec::new();
+    for f in &files {
+        let mut golden = read_golden(f);
+        golden.sets.retain(|k, _| k != "module");
+        let weights = weights_of(f);
+        let g = emit::build_from_json(&golden.config, Some(&weights)).unwrap_or_else(|e| panic!("{}: {e}", golden.name));
+        snapshot(&format!("hierarchical__{}", golden.name), rotor_export::text::print(&g));
+        let bytes = rotor_export::to_bytes(&g).expect("serialise");
+        std::fs::write(model_dir("hierarchical").join(format!("{}.onnx", golden.name)), &bytes).expect("write");
+        let (fails, worst) = check_against_golden(&bytes, &golden, &["ids".to_string()], Tolerance::PARITY_F32);
+        eprintln!("{:<28} {} lengths, {} nodes, worst {worst:.3} of tolerance", golden.name, golden.sets.len(), g.nodes().len());
+        failures.extend(fails);
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The graph of one submodule at `path`, with inputs `in.0..` shaped `[B, N, d_i]` (merge
+/// inputs of strided hierarchies get their own length symbol `N<i>`).
+fn emitter_graph(cfg: &HierarchicalConfig, weights: &WeightMap, path: &str, input_dims: &[usize]) -> Graph {
+    let mut g = Graph::new("module", 17).expect("graph");
+    let strided = |i: usize| path.starts_with("hierarchical_merges") && cfg.hierarchies[i].stride > 1;
+    let ins: Vec<rotor_builder::Value> = input_dims
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let n = if strided(i) { format!("N{i}") } else { "N".to_string() };
+            g.input(&format!("in.{i}"), DType::F32, [Dim::sym("B"), Dim::sym(&n), Dim::Fixed(*d as i64)]).expect("input")
+        })
+        .collect();
+    let src = ParamSource::new(weights);
+    let p = src.root().sub(path);
+    let parts: Vec<&str> = path.split('.').collect();
+    let out = g
+        .with_scope(path, |g| match parts.as_slice() {
+            ["compressors", i] => {
+                let h = &cfg.hierarchies[i.parse::<usize>().expect("index")];
+                emit::compress::compress(g, &p, ins[0], h.compress, h.stride, cfg.token_dim(), h.dim)
+            }
+            ["layers", _, i] => emit::hierarchical::block(g, &p, ins[0], &cfg.hierarchies[i.parse::<usize>().expect("index")]),
+            ["layers", _, i, "attn"] => {
+                let h = &cfg.hierarchies[i.parse::<usize>().expect("index")];
+                match h.window {
+                    Window::Local(w) => emit::local_attention::local_attention(g, &p, ins[0], emit::local_attention::LocalAttention { dim: h.dim, heads: h.heads, dim_head: h.dim_head, window: w }),
+                    Window::Full => emit::full_attention::full_attention(g, &p, ins[0], emit::full_attention::FullAttention { dim: h.dim, heads: h.heads, dim_head: h.dim_head }),
+                    Window::NoAttention => panic!("{path}: no attention in this block"),
+                }
+            }
+            ["layers", _, i, "ff"] => {
+                let h = &cfg.hierarchies[i.parse::<usize>().expect("index")];
+                emit::feed_forward::feed_forward(g, &p, ins[0], h.dim, h.ff_inner())
+            }
+            ["hierarchical_merges", _] => {
+                let streams: Vec<emit::merge::Stream> = cfg.hierarchies.iter().zip(&ins).map(|(h, t)| emit::merge::Stream { tokens: *t, stride: h.stride, dim: h.dim }).collect();
+                let out = if cfg.hierarchy_merge_all { cfg.total_dim() } else { cfg.hierarchies[cfg.predict_index].dim };
+                emit::merge::merge(g, &p, &streams, out)
+            }
+            other => panic!("no emitter for {other:?}"),
+        })
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    g.output("out", out).expect("output");
+    g
+}
+
+/// One representative of each emitter kind gets a graph-text golden.
+fn emitter_kind(cfg: &HierarchicalConfig, path: &str) -> String {
+    let parts: Vec<&str> = path.split('.').collect();
+    let h = |i: &str| &cfg.hierarchies[i.parse::<usize>().expect("index")];
+    match parts.as_slice() {
+        ["compressors", i] if h(i).compress == 1 => "compress_linear".into(),
+        ["compressors", i] => format!("compress_c{}_s{}", h(i).compress, h(i).stride),
+        ["layers", _, i] if h(i).axial() > 1 => "block_axial".into(),
+        ["layers", _, _] => "block".into(),
+        ["layers", _, i, "attn"] if matches!(h(i).window, Window::Local(_)) => "local_attention".into(),
+        ["layers", _, _, "attn"] => "full_attention".into(),
+        ["layers", _, _, "ff"] => "feed_forward".into(),
+        ["hierarchical_merges", _] if cfg.hierarchies.iter().any(|h| h.stride > 1) => "merge_strided".into(),
+        _ => "merge".into(),
+    }
+}
+
+#[test]
+fn every_emitter_matches_its_package_module() {
+    if !ort_available("hierarchical_emitters") {
+        return;
+    }
+    let mut failures = Vec::new();
+    let mut snapshotted: BTreeMap<String, String> = BTreeMap::new();
+    let mut checked = 0;
+    for f in cases() {
+        let golden = read_golden(&f);
+        let cfg = config_of(&golden);
+        let weights = weights_of(&f);
+        let Some(modules) = golden.sets.get("module") else { continue };
+        // "compressors.0/n37/in.0" -> (path, set, name)
+        let mut groups: BTreeMap<(String, String), NamedTensors> = BTreeMap::new();
+        for (name, t) in modules {
+            let mut it = name.splitn(3, '/');
+            let (path, set, local) = (it.next().expect("path"), it.next().expect("set"), it.next().expect("name"));
+            groups.entry((path.to_string(), set.to_string())).or_default().push((local.to_string(), t.clone()));
+        }
+        for ((path, set), tensors) in groups {
+            let inputs: NamedTensors = tensors.iter().filter(|(n, _)| n.starts_with("in.")).cloned().collect();
+            let dims: Vec<usize> = inputs.iter().map(|(_, t)| *t.shape().last().expect("rank")).collect();
+            let expected = tensors.iter().find(|(n, _)| n == "out").map(|(_, t)| t.clone()).expect("out");
+            let g = emitter_graph(&cfg, &weights, &path, &dims);
+            let kind = emitter_kind(&cfg, &path);
+            if !snapshotted.contains_key(&kind) && golden.name == "h128_windows" || (kind == "merge_strided" || kind == "compress_c8_s8") && !snapshotted.contains_key(&kind) {
+                snapshot(&format!("hierarchical_emitter__{kind}"), rotor_export::text::print(&g));
+                snapshotted.insert(kind.clone(), golden.name.clone());
+            }
+            let bytes = rotor_export::to_bytes(&g).expect("serialise");
+            for kind in PARITY_BACKENDS {
+                let out = rotor_runtime::load(kind, &bytes).and_then(|mut b| b.run(&inputs));
+                match out {
+                    Ok(o) => match rotor_runtime::compare(&o[0].1, &expected, Tolerance::PARITY_F32) {
+                        Ok(c) if c.ok() => {}
+                        Ok(c) => failures.push(format!("{}/{path}/{set} {kind:?}: {}", golden.name, c.summary())),
+                        Err(m) => failures.push(format!("{}/{path}/{set} {kind:?}: {m}", golden.name)),
+                    },
+                    Err(e) => failures.push(format!("{}/{path}/{set} {kind:?}: {e}", golden.name)),
+                }
+            }
+            checked += 1;
+        }
+    }
+    eprintln!("{checked} submodules checked; emitter graph goldens: {snapshotted:?}");
+    assert!(checked >= 40, "expected the captured submodules, checked {checked}");
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
