@@ -181,3 +181,127 @@ fn every_emitter_matches_its_package_module() {
     assert!(checked >= 40, "expected the captured submodules, checked {checked}");
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+#[test]
+fn held_out_hierarchical_checkpoints_match_when_provided() {
+    let Some(dir) = std::env::var_os("ROTOR_EXTRA_HIER_GOLDENS") else {
+        if std::env::var("ROTOR_REQUIRE_ORT").as_deref() == Ok("1") {
+            panic!("ROTOR_EXTRA_HIER_GOLDENS is not set: scripts/test.sh generates held-out checkpoints and sets it");
+        }
+        eprintln!("SKIPPED held_out_hierarchical: set ROTOR_EXTRA_HIER_GOLDENS to a directory from make_goldens.py --random");
+        return;
+    };
+    if !ort_available("held_out_hierarchical") {
+        return;
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".safetensors") && !p.to_string_lossy().ends_with(".weights.safetensors"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no goldens in {}", Path::new(&dir).display());
+    let mut failures = Vec::new();
+    for f in &files {
+        let golden = read_golden(f);
+        let g = emit::build_from_json(&golden.config, Some(&weights_of(f))).unwrap_or_else(|e| panic!("{}: {e}\nconfig {}", golden.name, golden.config));
+        let bytes = rotor_export::to_bytes(&g).expect("serialise");
+        std::fs::write(model_dir("hierarchical-held-out").join(format!("{}.onnx", golden.name)), &bytes).expect("write");
+        let (fails, worst) = check_against_golden(&bytes, &golden, &["ids".to_string()], Tolerance::PARITY_F32);
+        eprintln!("{:<24} {} lengths, {} nodes, worst {worst:.3} of tolerance", golden.name, golden.sets.len(), g.nodes().len());
+        failures.extend(fails.into_iter().map(|f| format!("{f}\n  config {}", golden.config)));
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+fn demo() -> (Golden, WeightMap) {
+    let path = repo_root().join("golden/hierarchical/demo_config_a.safetensors");
+    (read_golden(&path), weights_of(&path))
+}
+
+#[test]
+fn checkpoints_that_do_not_match_the_config_are_rejected_by_key() {
+    let (golden, weights) = demo();
+    // a missing weight names the key
+    let mut w = WeightMap::new();
+    for k in weights.keys().filter(|k| *k != "layers.1.2.attn.to_qkv.weight") {
+        w.insert(k, weights.get(k).expect("tensor").clone());
+    }
+    let e = emit::build_from_json(&golden.config, Some(&w)).expect_err("missing key").to_string();
+    assert!(e.contains("layers.1.2.attn.to_qkv.weight") && e.contains("missing"), "{e}");
+    // a wrong shape gives expected and actual
+    let mut w = weights.clone();
+    w.insert("norms.0.bias", rotor_builder::Tensor::f32(vec![63], vec![0.0; 63]).expect("tensor"));
+    let e = emit::build_from_json(&golden.config, Some(&w)).expect_err("bad shape").to_string();
+    assert!(e.contains("norms.0.bias") && e.contains("[63]") && e.contains("[64]"), "{e}");
+    // a config that reads fewer layers than the checkpoint has is a mismatch
+    let mut cfg = golden.config.clone();
+    cfg["depth"] = serde_json::json!(1);
+    let e = emit::build_from_json(&cfg, Some(&weights)).expect_err("extra keys").to_string();
+    assert!((e.contains("layers.1.") || e.contains("hierarchical_merges.1.")) && e.contains("not used"), "{e}");
+    // a config whose window type differs from the checkpoint's attention is a mismatch too
+    let mut cfg = golden.config.clone();
+    cfg["window_sizes"] = serde_json::json!([16, null, null]);
+    let e = emit::build_from_json(&cfg, Some(&weights)).expect_err("window mismatch").to_string();
+    assert!(e.contains("layers.0.1.attn"), "{e}");
+    // training-only weights (to_recon, latent_dynamics, chunk_summarizers) are ignored
+    assert!(weights.keys().any(|k| k.contains("to_recon")) && weights.keys().any(|k| k.starts_with("latent_dynamics")));
+    emit::build_from_json(&golden.config, Some(&weights)).expect("training-only keys are ignored");
+    // and without weights the error says what to pass
+    let e = emit::build_from_json(&golden.config, None).expect_err("no weights").to_string();
+    assert!(e.contains("--weights"), "{e}");
+}
+
+#[test]
+fn bad_hierarchical_configs_name_the_field() {
+    let (golden, weights) = demo();
+    let cases: &[(&str, serde_json::Value, &str)] = &[
+        ("hierarchies", serde_json::json!([1, 3, 8]), "hierarchies[1]"),
+        ("hierarchies", serde_json::json!([1, 2, 2]), "hierarchies"),
+        ("hierarchical_stride", serde_json::json!([1, 4, 1]), "hierarchical_stride[1]"),
+        ("hierarchical_stride", serde_json::json!([1, 1, 3]), "hierarchical_stride[2]"),
+        ("window_sizes", serde_json::json!([16, 32]), "window_sizes"),
+        ("window_sizes", serde_json::json!([16, -1, null]), "window_sizes[1]"),
+        ("dim", serde_json::json!([64, 64]), "dim"),
+        ("predict_hierarchy", serde_json::json!(4), "predict_hierarchy"),
+        ("num_tokens", serde_json::json!(0), "num_tokens"),
+        ("dtype", serde_json::json!("float16"), "dtype"),
+        ("dim_head", serde_json::json!(15), "dim_head"),
+    ];
+    for (key, value, field) in cases {
+        let mut cfg = golden.config.clone();
+        cfg[*key] = value.clone();
+        let e = emit::build_from_json(&cfg, Some(&weights)).expect_err("bad config").to_string();
+        assert!(e.contains(&format!("`{field}`")), "{key} = {value}: {e}");
+    }
+    let mut cfg = golden.config.clone();
+    cfg["hierarchical_stride"] = serde_json::json!([2, 1, 1]);
+    let e = emit::build_from_json(&cfg, Some(&weights)).expect_err("predict stride").to_string();
+    assert!(e.contains("`hierarchical_stride[0]`") || e.contains("`predict_hierarchy`"), "{e}");
+    // training-only kwargs are accepted and ignored
+    let mut cfg = golden.config.clone();
+    cfg["recon_loss_weight"] = serde_json::json!(0.5);
+    cfg["use_flash_attn"] = serde_json::json!(true);
+    emit::build_from_json(&cfg, Some(&weights)).expect("training kwargs ignored");
+}
+
+#[test]
+fn a_length_past_seq_len_fails_at_run_time_naming_the_guard() {
+    if !ort_available("seq_len_guard") {
+        return;
+    }
+    let (golden, weights) = demo();
+    let g = emit::build_from_json(&golden.config, Some(&weights)).expect("graph");
+    let bytes = rotor_export::to_bytes(&g).expect("bytes");
+    let ok: NamedTensors = vec![("ids".into(), rotor_runtime::HostTensor::I64(ndarray::ArrayD::zeros(vec![1, 128])))];
+    let too_long: NamedTensors = vec![("ids".into(), rotor_runtime::HostTensor::I64(ndarray::ArrayD::zeros(vec![1, 129])))];
+    for kind in [rotor_runtime::BackendKind::OrtCpu, rotor_runtime::BackendKind::Tract] {
+        let mut b = rotor_runtime::load(kind, &bytes).expect("load");
+        b.run(&ok).expect("N = seq_len runs");
+        let e = b.run(&too_long).expect_err("N = seq_len + 1 must fail").to_string();
+        eprintln!("{kind:?}: {e}");
+        if kind == rotor_runtime::BackendKind::OrtCpu {
+            assert!(e.contains("assert_len_le_seq_len"), "{kind:?}: {e}");
+        }
+    }
+}

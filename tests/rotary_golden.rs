@@ -67,6 +67,7 @@ fn freq_mismatches(path: &Path) -> (usize, usize, usize) {
     let golden = read_golden(path);
     let cfg = match rotor_builder::config::ModelConfig::from_json(&golden.config).expect("config") {
         rotor_builder::config::ModelConfig::Rotary(c) => c,
+        other => panic!("{}: not a rotary config: {other:?}", golden.name),
     };
     let ours = rotor_builder::emit::rope::package_freqs(&cfg);
     let theirs: Vec<f32> = golden.weights().f32_exact("freqs", &[ours.len() as i64]).expect("freqs");
@@ -127,10 +128,10 @@ fn held_out_goldens_match_when_provided() {
 #[test]
 fn demo_configs_are_the_golden_configs() {
     // scripts/demo.sh checks examples/*.json against these goldens: keep them in step.
-    for (example, golden) in [("xpos_qk.json", "xpos_qk"), ("kv_cache_rope.json", "cached_qk_offset")] {
+    for (example, golden) in [("xpos_qk.json", "rotary/xpos_qk"), ("kv_cache_rope.json", "rotary/cached_qk_offset"), ("hierarchical_config_a.json", "hierarchical/demo_config_a")] {
         let text = std::fs::read_to_string(repo_root().join("examples").join(example)).expect("example");
         let cfg: serde_json::Value = serde_json::from_str(&text).expect("json");
-        let g = read_golden(&repo_root().join(format!("golden/rotary/{golden}.safetensors")));
+        let g = read_golden(&repo_root().join(format!("golden/{golden}.safetensors")));
         assert_eq!(cfg, g.config, "examples/{example} vs golden {golden}");
     }
 }

@@ -15,6 +15,7 @@ and biases perturbed (so they matter), in eval mode. Saved:
                                submodules (compressors, blocks, attention, feed-forward, merges)
                                captured with forward hooks, for per-emitter tests.
 Usage: make_goldens.py [--check] [--out DIR] [--cases FILE]
+       make_goldens.py --random N --seed S --out DIR   (held-out random configs)
 """
 
 from __future__ import annotations
@@ -120,6 +121,46 @@ def build_case(case: dict, out_dir: Path) -> Path:
     return path
 
 
+def random_cases(n: int, seed: int) -> list[dict]:
+    """Random valid configs (held-out style): hierarchy sets and orders, per-hierarchy widths,
+    heads, windows (None, 0, local, reset), strides, merge/predict options, lengths."""
+    r = np.random.RandomState(seed)
+    cases = []
+    for i in range(n):
+        nh = int(r.randint(1, 4))
+        hier = [int(h) for h in r.choice([1, 2, 4, 8], size=nh, replace=False)]
+        seq_len = int(r.choice([32, 48, 64]))
+        merge_all = bool(nh > 1 and r.rand() < 0.3)
+        strides = [int(r.choice([s for s in (1, 2, 4, 8) if s <= h])) if r.rand() < 0.4 else 1 for h in hier]
+        predict = min(hier)
+        if r.rand() < 0.3:
+            predict = int(r.choice(hier))
+        if not merge_all:
+            strides[hier.index(predict)] = 1
+        def pick(options):
+            v = [options[int(r.randint(len(options)))] for _ in hier]
+            return v if r.rand() < 0.6 else v[0]
+        cfg = {
+            "kind": "hierarchical_transformer",
+            "num_tokens": int(r.choice([32, 50])),
+            "dim": pick([16, 24, 32]),
+            "depth": int(r.randint(1, 3)),
+            "seq_len": seq_len,
+            "dim_head": pick([8, 16]),
+            "heads": pick([1, 2, 3]),
+            "ff_mult": pick([1, 2, 1.5]),
+            "hierarchies": hier,
+            "window_sizes": [None if w == -1 else int(w) for w in (r.choice([-1, 0, 4, 8, 16, 64]) for _ in hier)],
+            "hierarchical_stride": strides,
+            "hierarchy_merge_all": merge_all,
+            "predict_hierarchy": predict,
+            "predict_use_all_hierarchy": bool(r.rand() < 0.3),
+        }
+        lengths = sorted({int(v) for v in r.randint(1, seq_len + 1, size=3)} | {seq_len})
+        cases.append({"name": f"random_{seed}_{i:03d}", "config": cfg, "lengths": lengths, "module_lengths": [], "seed": (seed * 1000 + i) % (2**31)})
+    return cases
+
+
 def compare(a_path: Path, b_path: Path) -> int:
     a, b = load_file(str(a_path)), load_file(str(b_path))
     bad = 0
@@ -144,8 +185,17 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare with the committed files")
     ap.add_argument("--out", type=Path, default=HERE)
     ap.add_argument("--cases", type=Path, default=HERE / "cases.json")
+    ap.add_argument("--random", type=int, default=0, metavar="N", help="write N random cases instead of cases.json")
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.random:
+        cases = random_cases(args.random, args.seed)
+        args.out.mkdir(parents=True, exist_ok=True)
+        for case in cases:
+            build_case(case, args.out)
+        (args.out / "cases.json").write_text(json.dumps({"cases": cases}, indent=1))
+        return 0
     cases = json.loads(args.cases.read_text())["cases"]
     if args.check:
         bad = 0

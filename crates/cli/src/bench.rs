@@ -38,6 +38,9 @@ enum BenchWhat {
         /// Iterations per backend (after 3 warm-up runs).
         #[arg(long, default_value_t = 50)]
         iters: usize,
+        /// ORT intra-op threads (0 = ORT's default). tract runs single-threaded.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
 }
 
@@ -72,7 +75,7 @@ pub fn run(a: BenchArgs) -> Result<u8, Failure> {
             println!("export {}: {} nodes, {} bytes; median {med:.3} ms  min {min:.3} ms  p90 {p90:.3} ms  ({iters} runs)", config.display(), last.0, last.1);
             Ok(0)
         }
-        BenchWhat::Run { model, dims, iters } => {
+        BenchWhat::Run { model, dims, iters, threads } => {
             let g = rotor_export::load_file(&model).map_err(Failure::usage)?;
             let mut dm = std::collections::BTreeMap::new();
             for d in &dims {
@@ -80,8 +83,12 @@ pub fn run(a: BenchArgs) -> Result<u8, Failure> {
                 dm.insert(k.to_string(), v.parse::<i64>().map_err(|_| Failure::usage(format!("--dim {d}: SIZE must be an integer")))?);
             }
             let ins = rotor_runtime::inputs::random_inputs(&g, &dm, &Default::default(), 0).map_err(Failure::usage)?;
-            for kind in [rotor_runtime::BackendKind::OrtCpu, rotor_runtime::BackendKind::Tract] {
-                let mut b = rotor_runtime::load_path(kind, &model).map_err(Failure::failed)?;
+            let ort: Box<dyn rotor_runtime::Backend> = Box::new(
+                rotor_runtime::OrtBackend::from_file(&model, &rotor_runtime::OrtOptions { threads, ..Default::default() }).map_err(Failure::failed)?,
+            );
+            let tract: Box<dyn rotor_runtime::Backend> = Box::new(rotor_runtime::TractBackend::from_file(&model).map_err(Failure::failed)?);
+            println!("inputs: {}", ins.iter().map(|(n, t)| format!("{n} {}", t.type_text())).collect::<Vec<_>>().join(", "));
+            for mut b in [ort, tract] {
                 let mut samples = Vec::with_capacity(iters);
                 for i in 0..iters + 3 {
                     let t = Instant::now();

@@ -72,16 +72,17 @@ fn read_sets(path: &Path) -> Result<BTreeMap<String, NamedTensors>, Failure> {
     Ok(split_sets(rotor_runtime::refs::read_tensors(path).map_err(Failure::usage)?))
 }
 
+/// A key of the config recorded in the model's metadata (`rotor.config`).
+fn config_value(g: &rotor_builder::Graph, key: &str) -> Option<serde_json::Value> {
+    let (_, text) = g.metadata().iter().find(|(k, _)| k == "rotor.config")?;
+    serde_json::from_str::<serde_json::Value>(text).ok()?.get(key).cloned()
+}
+
 fn int_ranges(g: &rotor_builder::Graph) -> rotor_runtime::inputs::IntRanges {
     let mut r = rotor_runtime::inputs::IntRanges::new();
     r.insert("offset".into(), (0, 64));
     r.insert("positions".into(), (0, 4096));
-    let vocab = g
-        .metadata()
-        .iter()
-        .find(|(k, _)| k == "rotor.config")
-        .and_then(|(_, v)| serde_json::from_str::<serde_json::Value>(v).ok())
-        .and_then(|c| c.get("num_tokens").and_then(|n| n.as_i64()));
+    let vocab = config_value(g, "num_tokens").and_then(|n| n.as_i64());
     r.insert("ids".into(), (0, vocab.unwrap_or(16)));
     r
 }
@@ -150,12 +151,28 @@ pub fn run(a: CheckArgs) -> Result<u8, Failure> {
                 let v: i64 = v.parse().map_err(|_| Failure::usage(format!("--dim {d}: SIZE must be an integer")))?;
                 dims.insert(k.to_string(), v);
             }
+            if let Some(seq_len) = config_value(&g, "seq_len").and_then(|v| v.as_i64()) {
+                dims.entry("N".into()).or_insert(rotor_runtime::inputs::default_dim("N").min(seq_len));
+            }
             let ins = rotor_runtime::inputs::random_inputs(&g, &dims, &int_ranges(&g), a.seed).map_err(Failure::usage)?;
             sets.push((format!("random(seed {})", a.seed), ins, Vec::new()));
         }
     }
 
-    // 2. Run every backend on every set.
+    // 2. HierarchicalTransformer asserts ids.shape[-1] <= seq_len: say so before running.
+    if let Some(seq_len) = config_value(&g, "seq_len").and_then(|v| v.as_u64()) {
+        for (set, ins, _) in &sets {
+            if let Some((_, t)) = ins.iter().find(|(n, _)| n == "ids") {
+                if let Some(n) = t.shape().last().filter(|n| **n as u64 > seq_len) {
+                    return Err(Failure::usage(format!(
+                        "set {set}: ids has length {n} > seq_len {seq_len} (the model, like HierarchicalTransformer, accepts 1..=seq_len tokens)"
+                    )));
+                }
+            }
+        }
+    }
+
+    // 3. Run every backend on every set.
     let mut failed = false;
     let kinds = backends(a.backend)?;
     let mut results: Vec<(String, Vec<Option<NamedTensors>>)> = Vec::new();
@@ -188,7 +205,7 @@ pub fn run(a: CheckArgs) -> Result<u8, Failure> {
         results.push((backend.name(), outs));
     }
 
-    // 3. Compare: each backend against the expected outputs, and against the first backend.
+    // 4. Compare: each backend against the expected outputs, and against the first backend.
     for (i, (set, ins, exp)) in sets.iter().enumerate() {
         println!("set {set}: inputs {}", shapes(ins));
         for (bi, (bname, outs)) in results.iter().enumerate() {

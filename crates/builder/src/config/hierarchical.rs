@@ -182,9 +182,11 @@ impl HierarchicalConfig {
         let predict_use_all_hierarchy = f.bool_or("predict_use_all_hierarchy", false)?;
         let predict = f.opt_usize("predict_hierarchy")?;
 
+        let list_keys: Vec<&str> = ["dim", "dim_head", "heads", "ff_mult", "hierarchical_stride", "window_sizes"].into_iter().filter(|k| f.is_list(k)).collect();
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
-            let at = |k: &str| if n == 1 { k.to_string() } else { format!("{k}[{i}]") };
+            // name the list entry when the user gave a list, the key when a scalar was repeated
+            let at = |k: &str| if list_keys.contains(&k) { format!("{k}[{i}]") } else { k.to_string() };
             for (k, v) in [("dim", dims[i]), ("dim_head", dim_head[i]), ("heads", heads[i])] {
                 if v == 0 {
                     return Err(ConfigError::new(at(k), "must be >= 1"));

@@ -7,7 +7,7 @@
 //! sit at the end of each sub-stream (causal, so they never reach real rows) and are sliced off.
 //! Opsets 17+.
 
-use crate::emit::pad_to_multiple;
+use crate::emit::{first_rows, pad_to_multiple};
 use crate::error::BuildError;
 use crate::graph::{Graph, Value};
 
@@ -26,7 +26,5 @@ pub fn unfold(g: &mut Graph, x: Value, n: Value, d: usize) -> Result<Value, Buil
     // [B, a, L, d] -> [B, L, a, d] -> [B, L*a, d]
     let t = g.transpose("interleave", x, &[0, 2, 1, 3])?;
     let rows = g.reshape_const("rows", t, &[0, -1, d as i64])?;
-    let zero = g.const_i64s("start", &[0])?;
-    let axis = g.const_i64s("axis", &[1])?;
-    g.slice("", rows, zero, n, Some(axis), None)
+    first_rows(g, "", rows, n, 1)
 }

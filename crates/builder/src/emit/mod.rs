@@ -89,10 +89,20 @@ pub fn pad_to_multiple(g: &mut Graph, local: &str, x: crate::Value, n: crate::Va
         let up = g.add("up", n, m_minus_1)?;
         let count = g.div("count", up, m_c)?;
         let total = g.mul("total", count, m_c)?;
-        let zero = g.const_i64s("start", &[0])?;
-        let ax = g.const_i64s("axis", &[axis as i64])?;
-        g.slice("", padded, zero, total, Some(ax), None)
+        first_rows(g, "", padded, total, axis as i64)
     })
+}
+
+/// The first `n` entries (`n` a `[1]` int64 vector) along `axis`: `Gather(x, Range(0, n))`.
+/// Unlike `Slice(x, 0, n)`, the output length is `n` by construction, with no `min(n, len)`
+/// for a runtime's shape inference to resolve (tract mis-handles those when they nest).
+pub fn first_rows(g: &mut Graph, local: &str, x: crate::Value, n: crate::Value, axis: i64) -> Result<crate::Value, crate::BuildError> {
+    let name = |s: &str| if local.is_empty() { format!("rows_{s}") } else { format!("{local}_{s}") };
+    let n = g.squeeze(&name("count"), n, &[0])?;
+    let zero = g.const_i64(&name("zero"), 0)?;
+    let one = g.const_i64(&name("one"), 1)?;
+    let idx = g.range(&name("index"), zero, n, one)?;
+    g.gather(local, x, idx, axis)
 }
 
 /// Rows `0, s, 2s, …` of axis 1 of `x` (`x[:, ::s]`), exactly `n` of them (`n` as an int64

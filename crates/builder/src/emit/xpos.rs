@@ -24,10 +24,12 @@ pub fn base(dim: usize) -> Vec<f32> {
 /// interpolation factor) and a centre `len // 2` (int64 scalar). Features outside the rotated
 /// range get base 1, hence scale 1.
 pub fn scale(g: &mut Graph, t: Value, len: Value, layout: &RopeLayout, dim: usize, scale_base: f64, ones: usize) -> Result<Value, BuildError> {
-    // 1. power = (t - len // 2) / scale_base, in f32
-    let two = g.const_i64("two", 2)?;
-    let centre_i = g.div("centre_int", len, two)?;
-    let centre = g.cast("centre", centre_i, DType::F32)?;
+    // 1. power = (t - len // 2) / scale_base, in f32; floor(len / 2) is taken in f32 (exact below
+    //    2^24), which also keeps an integer Div of a symbolic length away from tract's optimiser
+    let two = g.const_scalar("two", 2.0, DType::F32)?;
+    let len_f = g.cast("len_f32", len, DType::F32)?;
+    let half = g.div("half", len_f, two)?;
+    let centre = g.floor("centre", half)?;
     let shifted = g.sub("shifted", t, centre)?;
     let sb = g.const_scalar("scale_base", scale_base as f32, DType::F32)?;
     let power = g.div("power", shifted, sb)?;

@@ -185,6 +185,8 @@ impl Graph {
         identity => "Identity",
         /// `Not(x)` on Bool.
         not => "Not",
+        /// `Floor(x)`.
+        floor => "Floor",
     }
 
     /// `Where(cond, x, y)`.
