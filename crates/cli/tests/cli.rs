@@ -133,3 +133,21 @@ fn rotor_ort_missing() -> bool {
     eprintln!("SKIPPED: ORT_DYLIB_PATH is not set (scripts/test.sh sets it)");
     true
 }
+
+#[test]
+fn hierarchical_export_needs_weights_and_check_rejects_lengths_past_seq_len() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("h.onnx");
+    let cfg = root.join("examples/hierarchical_config_a.json");
+    let o = rotor(&["export", "--config", cfg.to_str().expect("utf8"), "-o", model.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--weights"), "{}", stderr(&o));
+    assert!(!model.exists());
+    let weights = root.join("golden/hierarchical/demo_config_a.weights.safetensors");
+    let o = rotor(&["export", "--config", cfg.to_str().expect("utf8"), "--weights", weights.to_str().expect("utf8"), "-o", model.to_str().expect("utf8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = rotor(&["check", model.to_str().expect("utf8"), "--dim", "N=129"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("129 > seq_len 128"), "{}", stderr(&o));
+}
