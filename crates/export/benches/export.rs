@@ -22,5 +22,22 @@ fn export(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, export);
+/// The HierarchicalTransformer (dim 64, depth 2, hierarchies (1,2,8), windows
+/// (16,32,None)): weights read and parsed from the committed checkpoint on every iteration.
+fn export_hierarchical(c: &mut Criterion) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let cfg_text = std::fs::read_to_string(root.join("examples/hierarchical_config_a.json")).expect("config");
+    let weights = root.join("golden/hierarchical/demo_config_a.weights.safetensors");
+    c.bench_function("export/hierarchical_config_a_with_weights", |b| {
+        b.iter(|| {
+            let value = rotor_builder::config::parse_json_text(&cfg_text).expect("config");
+            let bytes = std::fs::read(&weights).expect("weights");
+            let w = rotor_builder::WeightMap::from_safetensors(&bytes).expect("safetensors");
+            let g = rotor_builder::emit::build_from_json(&value, Some(&w)).expect("graph");
+            rotor_export::to_bytes(&g).expect("bytes")
+        })
+    });
+}
+
+criterion_group!(benches, export, export_hierarchical);
 criterion_main!(benches);
