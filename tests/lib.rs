@@ -40,6 +40,8 @@ pub struct Golden {
     pub sets: BTreeMap<String, NamedTensors>,
     /// The module's state_dict as saved by the script (`state_dict/<key>` tensors).
     pub state_dict: NamedTensors,
+    /// False for goldens that document a package behaviour rather than a parity target.
+    pub parity: bool,
 }
 
 impl Golden {
@@ -68,7 +70,8 @@ pub fn read_golden(path: &Path) -> Golden {
         sets.entry(set.to_string()).or_default().push((local.to_string(), t));
     }
     let state_dict = sets.remove("state_dict").unwrap_or_default();
-    Golden { name: meta.get("case").cloned().unwrap_or_default(), config, sets, state_dict }
+    let parity = meta.get("parity").is_none_or(|p| p != "false");
+    Golden { name: meta.get("case").cloned().unwrap_or_default(), config, sets, state_dict, parity }
 }
 
 /// Golden files in a directory, sorted.

@@ -2,7 +2,8 @@
 //! rotary-embedding-torch 0.9.1): export its config, snapshot the graph text, run in ORT
 //! (optimisations off and on) and tract, compare with the package's outputs at
 //! |a−b| ≤ 1e-4 + 1e-4·|b| — from the config alone, and from the config plus the module's
-//! state_dict (`--weights`). Extra golden directories (held-out random cases made by the test
+//! state_dict (`--weights`). Axial rotary goldens come from the same package; sinusoidal
+//! goldens from an independent float64 numpy computation. Extra golden directories (held-out random cases made by the test
 //! script) are checked the same way when `ROTOR_EXTRA_GOLDENS` names them.
 //!
 //! What rotor claims for the config-only path: its frequencies equal the package's bit for bit
@@ -33,14 +34,19 @@ fn export_and_check(path: &Path, snapshot: bool, freqs: Freqs) -> (Vec<String>, 
         settings.set_snapshot_path(repo_root().join("golden/snapshots"));
         settings.set_prepend_module_to_snapshot(false);
         settings.set_description(golden.config.to_string());
-        settings.bind(|| insta::assert_snapshot!(format!("rotary__{}", golden.name), rotor_export::text::print(&g)));
+        let kind = golden.config.get("kind").and_then(|k| k.as_str()).unwrap_or("rotary");
+        settings.bind(|| insta::assert_snapshot!(format!("{kind}__{}", golden.name), rotor_export::text::print(&g)));
     }
     let bytes = rotor_export::to_bytes(&g).expect("serialise");
     if freqs == Freqs::Config {
         std::fs::write(model_dir("rotary").join(format!("{}.onnx", golden.name)), &bytes).expect("write model");
     }
     let inputs: Vec<String> = g.inputs().iter().map(|v| g.value_name(*v).to_string()).collect();
-    let (fails, worst) = check_against_golden(&bytes, &golden, &inputs, Tolerance::PARITY_F32);
+    if !golden.parity {
+        return (Vec::new(), 0.0, 0);
+    }
+    let tol = Tolerance::parity_for(g.dtype(g.outputs()[0]));
+    let (fails, worst) = check_against_golden(&bytes, &golden, &inputs, tol);
     (fails, worst, golden.sets.len())
 }
 
@@ -62,17 +68,34 @@ fn rotary_goldens_match_the_package_in_ort_and_tract() {
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
+#[test]
+fn sinusoidal_goldens_match_float64_numpy_in_ort_and_tract() {
+    if !ort_available("sinusoidal_goldens") {
+        return;
+    }
+    let files = golden_files(&repo_root().join("golden/sinusoidal"));
+    assert!(files.len() >= 5, "expected the committed sinusoidal goldens, found {}", files.len());
+    let mut failures = Vec::new();
+    for f in &files {
+        let (fails, worst, sets) = export_and_check(f, true, Freqs::Config);
+        eprintln!("{:<40} {sets} sets, worst {worst:.3} of tolerance", f.file_stem().and_then(|s| s.to_str()).unwrap_or("?"));
+        failures.extend(fails);
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
 /// Rotor's frequencies against the package's `freqs`: count entries that differ.
 fn freq_mismatches(path: &Path) -> (usize, usize, usize) {
     let golden = read_golden(path);
-    let cfg = match rotor_builder::config::ModelConfig::from_json(&golden.config).expect("config") {
-        rotor_builder::config::ModelConfig::Rotary(c) => c,
+    let spec = match rotor_builder::config::ModelConfig::from_json(&golden.config).expect("config") {
+        rotor_builder::config::ModelConfig::Rotary(c) => c.freq_spec(),
+        rotor_builder::config::ModelConfig::AxialRotary(c) => c.freqs,
         other => panic!("{}: not a rotary config: {other:?}", golden.name),
     };
-    let ours = rotor_builder::emit::rope::package_freqs(&cfg);
+    let ours = rotor_builder::emit::rope::package_freqs(&spec);
     let theirs: Vec<f32> = golden.weights().f32_exact("freqs", &[ours.len() as i64]).expect("freqs");
     let diff = ours.iter().zip(&theirs).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
-    (diff, ours.len(), cfg.dim)
+    (diff, ours.len(), spec.dim)
 }
 
 #[test]
@@ -134,4 +157,43 @@ fn demo_configs_are_the_golden_configs() {
         let g = read_golden(&repo_root().join(format!("golden/{golden}.safetensors")));
         assert_eq!(cfg, g.config, "examples/{example} vs golden {golden}");
     }
+}
+
+#[test]
+fn float16_graphs_keep_angles_to_1e_3_rad_up_to_65536_where_fp16_positions_do_not() {
+    if !ort_available("f16_precision") {
+        return;
+    }
+    // The package run in float16 (golden f16_positions_to_65536): x = (1, 0, …), so each output
+    // pair is (cos a, sin a) of its rotation angle a = pos · f.
+    let golden = read_golden(&repo_root().join("golden/rotary/f16_positions_to_65536.safetensors"));
+    let tensors = golden.sets.values().next().expect("one set");
+    let x = tensors.iter().find(|(n, _)| n == "x").map(|(_, t)| t.clone()).expect("x");
+    let package = tensors.iter().find(|(n, _)| n == "x_rot").map(|(_, t)| t.to_f64()).expect("x_rot");
+    let g = rotor_builder::emit::build_from_json(&golden.config, None).expect("graph");
+    let freqs: Vec<f64> = golden.weights().f32_exact("freqs", &[2]).expect("freqs").iter().map(|f| *f as f64).collect();
+    let bytes = rotor_export::to_bytes(&g).expect("bytes");
+    // Largest |angle error| (wrapped to (-pi, pi]) over all positions and pairs; NaN counts as pi.
+    let angle_error = |y: &[f64]| -> f64 {
+        let n = y.len() / 4;
+        let mut worst = 0.0f64;
+        for pos in 0..n {
+            for (j, f) in freqs.iter().enumerate() {
+                let (c, s) = (y[pos * 4 + 2 * j], y[pos * 4 + 2 * j + 1]);
+                let exact = (pos as f64 * f).rem_euclid(std::f64::consts::TAU);
+                let got = s.atan2(c);
+                let e = (got - exact + std::f64::consts::PI).rem_euclid(std::f64::consts::TAU) - std::f64::consts::PI;
+                worst = worst.max(if e.is_nan() { std::f64::consts::PI } else { e.abs() });
+            }
+        }
+        worst
+    };
+    let package_err = angle_error(&package);
+    for kind in [rotor_runtime::BackendKind::OrtCpu, rotor_runtime::BackendKind::Tract] {
+        let out = rotor_runtime::load(kind, &bytes).and_then(|mut b| b.run(&vec![("x".into(), x.clone())])).expect("run");
+        let rotor_err = angle_error(&out[0].1.to_f64());
+        eprintln!("{kind:?}: rotor float16 graph max angle error {rotor_err:.2e} rad; package in float16 {package_err:.2e} rad");
+        assert!(rotor_err < 1e-3, "{kind:?}: rotor's float16 graph: {rotor_err} rad");
+    }
+    assert!(package_err > 1e-3, "fp16 positions should lose the angle past 2048, got {package_err}");
 }

@@ -6,6 +6,12 @@ Every output is produced by the package's public methods on a fresh module:
   mode single    -> RotaryEmbedding.rotate_queries_or_keys(x, offset=offset)
   mode qk        -> rotate_queries_or_keys on q and k (or rotate_queries_and_keys with xPos)
   mode cached_qk -> rotate_queries_with_cached_keys(q, k, offset=offset)
+  kind axial_rotary -> apply_rotary_emb(get_axial_freqs(*dims, offsets=offsets), x), with
+                    cache_if_possible=False: with its freqs cache on, the package reuses the
+                    first axis's (offset) positions for later axes that are no longer (a bug of
+                    the same family as lucidrains/rotary-embedding-torch#11)
+Inputs are float32 normals (float16 for float16 configs: the package then computes in float32
+internally and casts its result once).
 rotor's own keys that the package has no kwarg for are mapped onto it by a feature permutation,
 which moves no arithmetic: `start_index` (rotated block elsewhere in the head) and
 `layout: "half"` (pairs (i, i + rot/2) instead of (2i, 2i + 1)). The package computes on the
@@ -35,7 +41,7 @@ import torch
 from safetensors.numpy import load_file, save_file
 
 import rotary_embedding_torch
-from rotary_embedding_torch import RotaryEmbedding
+from rotary_embedding_torch import RotaryEmbedding, apply_rotary_emb
 
 HERE = Path(__file__).resolve().parent
 GENERATED_BY = "golden/rotary/make_goldens.py (edit cases.json or this script, then rerun)"
@@ -57,8 +63,9 @@ def make_module(cfg: dict) -> RotaryEmbedding:
     kwargs = {k: cfg[k] for k in PACKAGE_KWARGS if k in cfg and cfg[k] is not None}
     if "custom_freqs" in kwargs:
         kwargs["custom_freqs"] = torch.tensor(kwargs["custom_freqs"], dtype=torch.float32)
-    if 2 * num_freqs_of(cfg) != cfg["dim"]:
-        # The package's freqs cache has width `dim`; it cannot hold a narrower rotation.
+    if 2 * num_freqs_of(cfg) != cfg["dim"] or cfg["kind"] == "axial_rotary":
+        # The freqs cache has width `dim` (it cannot hold a narrower rotation), and for axial
+        # use it returns the wrong positions (module docstring).
         kwargs["cache_if_possible"] = False
     return RotaryEmbedding(**kwargs).eval()
 
@@ -85,11 +92,29 @@ def input_shape(cfg: dict, n: int, batch: int, heads: int) -> list[int]:
     return shape + [head]
 
 
+TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def run_axial(cfg: dict, x: np.ndarray, dims: list[int]) -> dict[str, np.ndarray]:
+    rot = make_module(cfg)
+    with torch.no_grad():
+        freqs = rot.get_axial_freqs(*dims, offsets=cfg.get("offsets"))
+        y = apply_rotary_emb(freqs, torch.from_numpy(x).to(TORCH_DTYPES[cfg.get("dtype", "float32")]))
+    return {"x_rot": to_numpy(y)}
+
+
+def to_numpy(t: torch.Tensor) -> np.ndarray:
+    if t.dtype == torch.bfloat16:
+        return t.float().numpy()  # stored as float32 (numpy has no bfloat16); rotor compares values
+    return t.numpy()
+
+
 def run_case(cfg: dict, inputs: dict[str, np.ndarray], offset: int) -> dict[str, np.ndarray]:
     rot = make_module(cfg)
     perm = feature_perm(cfg)
     inv = np.argsort(perm)
-    t = {k: torch.from_numpy(np.ascontiguousarray(v[..., perm])) for k, v in inputs.items()}
+    dtype = TORCH_DTYPES[cfg.get("dtype", "float32")]
+    t = {k: torch.from_numpy(np.ascontiguousarray(v[..., perm])).to(dtype) for k, v in inputs.items()}
     mode = cfg.get("mode", "single")
     with torch.no_grad():
         if mode == "single":
@@ -102,13 +127,17 @@ def run_case(cfg: dict, inputs: dict[str, np.ndarray], offset: int) -> dict[str,
         else:
             q, k = rot.rotate_queries_with_cached_keys(t["q"], t["k"], offset=offset)
             out = {"q_rot": q, "k_rot": k}
-    return {k: np.ascontiguousarray(v.numpy()[..., inv]) for k, v in out.items()}
+    return {k: np.ascontiguousarray(to_numpy(v)[..., inv]) for k, v in out.items()}
 
 
 def case_sets(case: dict) -> list[tuple[str, dict[str, list[int]], int]]:
     """(set name, {input: shape}, offset) for every length (and offset) of a case."""
     cfg = case["config"]
     b, h = case.get("batch", 2), case.get("heads", 2)
+    if cfg["kind"] == "axial_rotary":
+        lead = [b, h, 2, 2][: cfg.get("leading_rank", 1)]
+        head = cfg.get("head_dim", len(case["lengths"][0]) * 2 * num_freqs_of(cfg))
+        return [("d" + "x".join(map(str, dims)), {"x": lead + list(dims) + [head]}, 0) for dims in case["lengths"]]
     offsets = case.get("offsets", [0])
     sets = []
     for spec in case["lengths"]:
@@ -134,9 +163,18 @@ def build_case(case: dict) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     cfg = case["config"]
     rng = np.random.RandomState(case.get("seed", 0))
     tensors: dict[str, np.ndarray] = {}
+    np_dtype = {"float16": np.float16}.get(cfg.get("dtype", "float32"), np.float32)
     for set_name, shapes, off in case_sets(case):
-        inputs = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
-        outputs = run_case(cfg, inputs, off)
+        if case.get("input") == "unit_pairs":
+            # x = (1, 0, 1, 0, ...): the output pairs are (cos a, sin a) of each rotation angle
+            inputs = {k: np.tile(np.array([1, 0], dtype=np.float32), s[-1] // 2) * np.ones(s, dtype=np.float32) for k, s in shapes.items()}
+        else:
+            inputs = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
+        inputs = {k: v.astype(np_dtype) for k, v in inputs.items()}
+        if cfg["kind"] == "axial_rotary":
+            outputs = run_axial(cfg, inputs["x"], list(shapes["x"][cfg.get("leading_rank", 1):-1]))
+        else:
+            outputs = run_case(cfg, inputs, off)
         for k, v in {**inputs, **outputs}.items():
             tensors[f"{set_name}/{k}"] = v
         if cfg.get("offset_input", False):
@@ -144,6 +182,7 @@ def build_case(case: dict) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     # The module's state_dict: `freqs` as torch computed it (for exports with --weights).
     tensors["state_dict/freqs"] = make_module(cfg).freqs.detach().numpy().astype(np.float32)
     meta = {
+        "parity": "false" if case.get("parity") is False else "true",
         "generated_by": GENERATED_BY,
         "case": case["name"],
         "config": json.dumps(cfg, sort_keys=True),

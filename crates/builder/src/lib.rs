@@ -15,7 +15,7 @@
 //! let y = g.with_scope("rope", |g| {
 //!     let n = rope::seq_len(g, "len", x, -2)?;
 //!     let t = rope::positions(g, "pos", None, n.scalar, 1.0)?;
-//!     let col = rope::column(g, "pos_col", t, 1)?;
+//!     let col = rope::column(g, "pos_col", t.t, 1)?;
 //!     let freqs = rope::freqs_const(g, &layout)?;
 //!     let tables = rope::tables(g, col, freqs)?;
 //!     let partner = rope::partner_const(g, &layout)?;

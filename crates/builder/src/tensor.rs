@@ -39,6 +39,11 @@ impl Tensor {
         Tensor::new(dims, TensorData::F32(data))
     }
 
+    /// An f64 tensor.
+    pub fn f64(dims: Vec<i64>, data: Vec<f64>) -> Result<Tensor, String> {
+        Tensor::new(dims, TensorData::F64(data))
+    }
+
     /// An i64 tensor.
     pub fn i64(dims: Vec<i64>, data: Vec<i64>) -> Result<Tensor, String> {
         Tensor::new(dims, TensorData::I64(data))

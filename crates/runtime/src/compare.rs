@@ -12,6 +12,16 @@ pub struct Tolerance {
 impl Tolerance {
     /// The parity tolerance against PyTorch goldens in f32: `1e-4 + 1e-4·|b|`.
     pub const PARITY_F32: Tolerance = Tolerance { atol: 1e-4, rtol: 1e-4 };
+    /// Parity for float16 graphs: a few half-precision ulps (2^-10 ≈ 1e-3 relative).
+    pub const PARITY_F16: Tolerance = Tolerance { atol: 2e-3, rtol: 4e-3 };
+
+    /// The parity tolerance for outputs of this element type.
+    pub fn parity_for(dtype: rotor_builder::DType) -> Tolerance {
+        match dtype {
+            rotor_builder::DType::F16 | rotor_builder::DType::BF16 => Tolerance::PARITY_F16,
+            _ => Tolerance::PARITY_F32,
+        }
+    }
 }
 
 /// Result of comparing `actual` against `expected`.

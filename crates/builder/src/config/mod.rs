@@ -1,14 +1,18 @@
 //! Model configs: the PyTorch constructor kwargs (snake_case, same defaults) plus rotor's own
 //! keys, parsed from JSON with errors that name the offending field (DESIGN §2).
 
+mod axial;
 mod fields;
 mod hierarchical;
 mod rotary;
+mod sinusoidal;
 
+pub use axial::{AXIAL_IGNORED, AxialRotaryConfig};
 pub use fields::Fields;
+pub use sinusoidal::{SinusoidalConfig, SinusoidalLayout, SinusoidalMode};
 
 pub use hierarchical::{HIERARCHICAL_IGNORED, HierarchicalConfig, Hierarchy, Window};
-pub use rotary::{FreqsFor, Layout, ROTARY_IGNORED, RotaryConfig, RotaryMode};
+pub use rotary::{FreqSpec, FreqsFor, Layout, ROTARY_IGNORED, RotaryConfig, RotaryMode};
 
 use serde_json::Value;
 
@@ -43,10 +47,14 @@ pub enum ModelConfig {
     /// `kind: "hierarchical_transformer"` — `HierarchicalTransformer` of
     /// simple-hierarchical-transformer (needs checkpoint weights).
     Hierarchical(HierarchicalConfig),
+    /// `kind: "axial_rotary"` — `get_axial_freqs` + `apply_rotary_emb`.
+    AxialRotary(AxialRotaryConfig),
+    /// `kind: "sinusoidal"` — absolute sinusoidal position encoding.
+    Sinusoidal(SinusoidalConfig),
 }
 
 /// Kinds rotor knows, for error messages.
-pub const KINDS: &[&str] = &["rotary", "hierarchical_transformer"];
+pub const KINDS: &[&str] = &["rotary", "axial_rotary", "sinusoidal", "hierarchical_transformer"];
 
 /// Marker prefix for non-finite numbers found in config text (see [`parse_json_text`]).
 pub(crate) const NON_FINITE: &str = "rotor-non-finite:";
@@ -130,6 +138,8 @@ impl ModelConfig {
         let parsed = match kind.as_str() {
             "rotary" => ModelConfig::Rotary(RotaryConfig::read(&mut f)?),
             "hierarchical_transformer" => ModelConfig::Hierarchical(HierarchicalConfig::read(&mut f)?),
+            "axial_rotary" => ModelConfig::AxialRotary(AxialRotaryConfig::read(&mut f)?),
+            "sinusoidal" => ModelConfig::Sinusoidal(SinusoidalConfig::read(&mut f)?),
             other => return Err(ConfigError::new("kind", format!("unknown kind {other:?}; supported: {}", KINDS.join(", ")))),
         };
         f.finish(&format!("kind {kind:?}"))?;
@@ -141,6 +151,8 @@ impl ModelConfig {
         match self {
             ModelConfig::Rotary(_) => "rotary",
             ModelConfig::Hierarchical(_) => "hierarchical_transformer",
+            ModelConfig::AxialRotary(_) => "axial_rotary",
+            ModelConfig::Sinusoidal(_) => "sinusoidal",
         }
     }
 
@@ -149,6 +161,8 @@ impl ModelConfig {
         match self {
             ModelConfig::Rotary(c) => &c.common,
             ModelConfig::Hierarchical(c) => &c.common,
+            ModelConfig::AxialRotary(c) => &c.common,
+            ModelConfig::Sinusoidal(c) => &c.common,
         }
     }
 }

@@ -66,14 +66,22 @@ pub struct RotaryConfig {
     pub offset_input: bool,
 }
 
-/// kwargs of `RotaryEmbedding` that only matter for training or PyTorch caching.
-pub const ROTARY_IGNORED: &[&str] = &["learned_freq", "cache_if_possible", "cache_max_seq_len"];
+/// The frequency kwargs of `RotaryEmbedding` (what `self.freqs` is built from).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FreqSpec {
+    pub dim: usize,
+    pub custom_freqs: Option<Vec<f64>>,
+    pub freqs_for: FreqsFor,
+    pub theta: f64,
+    pub max_freq: f64,
+    pub num_freqs: usize,
+    pub theta_rescale_factor: f64,
+}
 
-impl RotaryConfig {
-    /// Read and validate the rotary keys.
-    pub fn read(f: &mut Fields) -> Result<RotaryConfig, ConfigError> {
-        let common = Common::read(f)?;
-        f.ignore(ROTARY_IGNORED);
+impl FreqSpec {
+    /// Read and validate `dim`, `custom_freqs`, `freqs_for`, `theta`, `max_freq`, `num_freqs`,
+    /// `theta_rescale_factor`.
+    pub fn read(f: &mut Fields) -> Result<FreqSpec, ConfigError> {
         let dim = f.usize("dim")?;
         if dim < 4 || dim % 2 != 0 {
             return Err(ConfigError::new("dim", format!("must be an even integer >= 4, got {dim} (rotary-embedding-torch divides by dim - 2)")));
@@ -96,6 +104,32 @@ impl RotaryConfig {
         if num_freqs == 0 {
             return Err(ConfigError::new("num_freqs", "must be >= 1"));
         }
+        let theta_rescale_factor = f.f64_or("theta_rescale_factor", 1.0)?;
+        if theta_rescale_factor <= 0.0 {
+            return Err(ConfigError::new("theta_rescale_factor", format!("must be > 0, got {theta_rescale_factor}")));
+        }
+        Ok(FreqSpec { dim, custom_freqs, freqs_for, theta, max_freq, num_freqs, theta_rescale_factor })
+    }
+
+    /// Number of frequencies (`len(freqs)` in the package).
+    pub fn count(&self) -> usize {
+        match (&self.custom_freqs, self.freqs_for) {
+            (Some(c), _) => c.len(),
+            (None, FreqsFor::Constant) => self.num_freqs,
+            (None, _) => self.dim / 2,
+        }
+    }
+}
+
+/// kwargs of `RotaryEmbedding` that only matter for training or PyTorch caching.
+pub const ROTARY_IGNORED: &[&str] = &["learned_freq", "cache_if_possible", "cache_max_seq_len"];
+
+impl RotaryConfig {
+    /// Read and validate the rotary keys.
+    pub fn read(f: &mut Fields) -> Result<RotaryConfig, ConfigError> {
+        let common = Common::read(f)?;
+        f.ignore(ROTARY_IGNORED);
+        let FreqSpec { dim, custom_freqs, freqs_for, theta, max_freq, num_freqs, theta_rescale_factor } = FreqSpec::read(f)?;
         let use_xpos = f.bool_or("use_xpos", false)?;
         let xpos_scale_base = f.f64_or("xpos_scale_base", 512.0)?;
         if xpos_scale_base == 0.0 {
@@ -104,10 +138,6 @@ impl RotaryConfig {
         let interpolate_factor = f.f64_or("interpolate_factor", 1.0)?;
         if interpolate_factor < 1.0 {
             return Err(ConfigError::new("interpolate_factor", format!("must be >= 1 (as the package asserts), got {interpolate_factor}")));
-        }
-        let theta_rescale_factor = f.f64_or("theta_rescale_factor", 1.0)?;
-        if theta_rescale_factor <= 0.0 {
-            return Err(ConfigError::new("theta_rescale_factor", format!("must be > 0, got {theta_rescale_factor}")));
         }
         let seq_before_head_dim = f.bool_or("seq_before_head_dim", false)?;
         let head_dim = f.opt_usize("head_dim")?.unwrap_or(dim);
@@ -153,13 +183,22 @@ impl RotaryConfig {
         Ok(cfg)
     }
 
+    /// The frequency kwargs.
+    pub fn freq_spec(&self) -> FreqSpec {
+        FreqSpec {
+            dim: self.dim,
+            custom_freqs: self.custom_freqs.clone(),
+            freqs_for: self.freqs_for,
+            theta: self.theta,
+            max_freq: self.max_freq,
+            num_freqs: self.num_freqs,
+            theta_rescale_factor: self.theta_rescale_factor,
+        }
+    }
+
     /// Number of frequencies (`len(freqs)` in the package).
     pub fn num_rotary_freqs(&self) -> usize {
-        match (&self.custom_freqs, self.freqs_for) {
-            (Some(c), _) => c.len(),
-            (None, FreqsFor::Constant) => self.num_freqs,
-            (None, _) => self.dim / 2,
-        }
+        self.freq_spec().count()
     }
 
     /// Rotated width `2 * len(freqs)`.

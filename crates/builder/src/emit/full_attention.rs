@@ -54,7 +54,7 @@ pub fn full_attention(g: &mut Graph, p: &Params, x: Value, a: FullAttention) -> 
     let layout = RopeLayout { head_dim: e, start: 0, layout: Layout::Interleaved, freqs };
     let (q, k, t_col) = g.with_scope("rotary", |g| -> Result<_, EmitError> {
         let n = rope::seq_len(g, "len", qkv_heads[0], -2)?;
-        let t = rope::positions(g, "pos", None, n.scalar, 1.0)?;
+        let t = rope::positions(g, "pos", None, n.scalar, 1.0)?.t;
         let t_col = rope::column(g, "pos_col", t, 1)?;
         let f = rope::freqs_const(g, &layout)?;
         let tabs = rope::tables(g, t_col, f)?;

@@ -2,6 +2,7 @@
 //! model builder.
 
 pub mod axial;
+pub mod axial_rotary;
 pub mod compress;
 pub mod feed_forward;
 pub mod full_attention;
@@ -13,6 +14,7 @@ pub mod norm;
 pub mod params;
 pub mod rope;
 pub mod rotary;
+pub mod sinusoidal;
 pub mod token_shift;
 pub mod xpos;
 
@@ -26,21 +28,22 @@ use crate::weights::WeightMap;
 /// Build the graph for a parsed config (and optional checkpoint weights).
 pub fn build(config: &ModelConfig, weights: Option<&WeightMap>) -> Result<Graph, EmitError> {
     match config {
-        ModelConfig::Rotary(c) => {
-            // Learned frequencies (`learned_freq=True`) come from the checkpoint's `freqs`.
-            let freqs = match weights {
-                Some(w) => match w.find_suffix("freqs")? {
-                    Some(key) => Some(w.f32_exact(key, &[c.num_rotary_freqs() as i64])?),
-                    None => None,
-                },
-                None => None,
-            };
-            rotary::build(c, freqs)
-        }
+        ModelConfig::Rotary(c) => rotary::build(c, checkpoint_freqs(weights, c.num_rotary_freqs())?),
+        ModelConfig::AxialRotary(c) => axial_rotary::build(c, checkpoint_freqs(weights, c.freqs.count())?),
+        ModelConfig::Sinusoidal(c) => sinusoidal::build(c),
         ModelConfig::Hierarchical(c) => {
             let w = weights.ok_or_else(|| crate::ConfigError::new("kind", "hierarchical_transformer needs the checkpoint: pass --weights model.safetensors (its state_dict)"))?;
             hierarchical::build(c, w)
         }
+    }
+}
+
+/// `freqs` of a `RotaryEmbedding` checkpoint (learned, or torch's exact values), if given.
+fn checkpoint_freqs(weights: Option<&WeightMap>, count: usize) -> Result<Option<Vec<f32>>, EmitError> {
+    let Some(w) = weights else { return Ok(None) };
+    match w.find_suffix("freqs")? {
+        Some(key) => Ok(Some(w.f32_exact(key, &[count as i64])?)),
+        None => Ok(None),
     }
 }
 

@@ -16,7 +16,7 @@
 //! `lang`: `1 / f32(pow(f32(theta), f32(2i)/f32(dim)))` with the power correctly rounded;
 //! `pixel`: torch's f32 `linspace` (fused multiply-add from both ends) times `f32(pi)`.
 
-use crate::config::{FreqsFor, Layout, RotaryConfig};
+use crate::config::{FreqSpec, FreqsFor, Layout};
 use crate::dim::Dim;
 use crate::dtype::DType;
 use crate::error::BuildError;
@@ -59,7 +59,7 @@ pub fn pixel_freqs(dim: usize, max_freq: f64) -> Vec<f32> {
 }
 
 /// The frequencies `RotaryEmbedding(**cfg).freqs` holds.
-pub fn package_freqs(cfg: &RotaryConfig) -> Vec<f32> {
+pub fn package_freqs(cfg: &FreqSpec) -> Vec<f32> {
     if let Some(c) = &cfg.custom_freqs {
         return c.iter().map(|v| *v as f32).collect();
     }
@@ -146,26 +146,71 @@ pub fn seq_len(g: &mut Graph, local: &str, x: Value, axis: i64) -> Result<SeqLen
     Ok(SeqLen { vec, scalar })
 }
 
-/// Positions `(start + arange(len)) / interpolate_factor` as f32 `[len]`; `start` is an int64
-/// scalar (0 when `None`). Integer range, then one cast: exact up to 2^24.
-pub fn positions(g: &mut Graph, local: &str, start: Option<Value>, len: Value, interpolate_factor: f64) -> Result<Value, BuildError> {
+/// Positions of a sequence: the integer range and its f32 value divided by the interpolation
+/// factor.
+#[derive(Clone, Copy, Debug)]
+pub struct Positions {
+    /// `start + arange(len)`, int64 `[len]`.
+    pub int: Value,
+    /// `(start + arange(len)) / interpolate_factor`, f32 `[len]` (as the package computes it).
+    pub t: Value,
+    /// The interpolation factor.
+    pub interpolate_factor: f64,
+}
+
+/// `start + arange(len)` as int64 `[len]` (`start` 0 when `None`).
+pub fn position_ints(g: &mut Graph, local: &str, start: Option<Value>, len: Value) -> Result<Value, BuildError> {
     let one = g.const_i64(&format!("{local}_one"), 1)?;
     let (lo, hi) = match start {
         Some(s) => (s, g.add(&format!("{local}_end"), s, len)?),
         None => (g.const_i64(&format!("{local}_zero"), 0)?, len),
     };
-    let r = g.range(&format!("{local}_int"), lo, hi, one)?;
-    let t = g.cast(local, r, DType::F32)?;
-    if interpolate_factor == 1.0 {
-        return Ok(t);
-    }
-    let f = g.const_scalar(&format!("{local}_interp"), interpolate_factor as f32, DType::F32)?;
-    g.div(&format!("{local}_scaled"), t, f)
+    g.range(&format!("{local}_int"), lo, hi, one)
 }
 
-/// `t` `[N]` → `[N, 1, …, 1]` with `ones` trailing unit axes (to broadcast against inputs).
+/// Positions `(start + arange(len)) / interpolate_factor`; `start` is an int64 scalar (0 when
+/// `None`). Integer range, then one cast: exact up to 2^24.
+pub fn positions(g: &mut Graph, local: &str, start: Option<Value>, len: Value, interpolate_factor: f64) -> Result<Positions, BuildError> {
+    let int = position_ints(g, local, start, len)?;
+    let t = g.cast(local, int, DType::F32)?;
+    let t = if interpolate_factor == 1.0 {
+        t
+    } else {
+        let f = g.const_scalar(&format!("{local}_interp"), interpolate_factor as f32, DType::F32)?;
+        g.div(&format!("{local}_scaled"), t, f)?
+    };
+    Ok(Positions { int, t, interpolate_factor })
+}
+
+/// cos/sin tables with the angle `t·F` formed in f64 and reduced modulo 2π before the f32
+/// `Cos`/`Sin`: an f32 product loses up to 2e-3 rad at positions near 65 536, this keeps the
+/// angle within 1e-6 rad. Used where no package's f32 rounding is to be reproduced (half-
+/// precision graphs, the sinusoidal table).
+pub fn precise_tables(g: &mut Graph, positions: Value, interpolate_factor: f64, ones: usize, freqs: &[f64]) -> Result<Tables, BuildError> {
+    let f = g.constant("freqs_f64", Tensor::f64(vec![freqs.len() as i64], freqs.to_vec()).map_err(bad("freqs_f64"))?)?;
+    // 1. exact positions in f64: [..., N] -> [..., N, 1…]
+    let mut pos = g.cast("pos_f64", positions, DType::F64)?;
+    if interpolate_factor != 1.0 {
+        let k = g.constant("interp_f64", Tensor::f64(vec![], vec![interpolate_factor]).map_err(bad("interp_f64"))?)?;
+        pos = g.div("pos_f64_scaled", pos, k)?;
+    }
+    let col = column(g, "pos_f64_col", pos, ones)?;
+    // 2. angle = t·F in f64, minus whole turns: a - 2π·floor(a / 2π)
+    let angles = g.mul("angles_f64", col, f)?;
+    let tau = g.constant("two_pi", Tensor::f64(vec![], vec![std::f64::consts::TAU]).map_err(bad("two_pi"))?)?;
+    let turns = g.div("turns", angles, tau)?;
+    let whole = g.floor("whole_turns", turns)?;
+    let whole = g.mul("whole_turns_rad", whole, tau)?;
+    let reduced = g.sub("angles_reduced", angles, whole)?;
+    // 3. f32 cos/sin of an angle in [0, 2π)
+    let a = g.cast("angles", reduced, DType::F32)?;
+    Ok(Tables { cos: g.cos("cos", a)?, sin: g.sin("sin", a)? })
+}
+
+/// `t` `[…]` → `[…, 1, …, 1]` with `ones` trailing unit axes (to broadcast against inputs).
 pub fn column(g: &mut Graph, local: &str, t: Value, ones: usize) -> Result<Value, BuildError> {
-    let axes: Vec<i64> = (1..=ones as i64).collect();
+    let r = g.rank(t) as i64;
+    let axes: Vec<i64> = (r..r + ones as i64).collect();
     g.unsqueeze(local, t, &axes)
 }
 

@@ -23,7 +23,7 @@ use crate::graph::{Graph, Value};
 /// The layout of a rotary config, with the frequencies to use (`freqs` from a checkpoint when
 /// given, else as the package computes them).
 pub fn layout_of(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> RopeLayout {
-    RopeLayout { head_dim: cfg.head_dim, start: cfg.start_index, layout: cfg.layout, freqs: freqs.unwrap_or_else(|| rope::package_freqs(cfg)) }
+    RopeLayout { head_dim: cfg.head_dim, start: cfg.start_index, layout: cfg.layout, freqs: freqs.unwrap_or_else(|| rope::package_freqs(&cfg.freq_spec())) }
 }
 
 /// Build the graph of a rotary config. `freqs` overrides the computed frequencies (learned
@@ -57,13 +57,15 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
 
     let outs = g.with_scope("rope", |g| -> Result<Vec<(&'static str, Value)>, BuildError> {
         let partner = rope::partner_const(g, &layout)?;
-        let freqs = rope::freqs_const(g, &layout)?;
+        // f32 graphs reproduce the package's f32 angle t·f; half-precision graphs (where the
+        // package itself loses positions) form the angle in f64.
+        let freqs = if dt == DType::F32 { Freqs::F32(rope::freqs_const(g, &layout)?) } else { Freqs::Precise(layout.signed_freqs().iter().map(|f| *f as f64).collect()) };
         match (cfg.mode, second) {
             (RotaryMode::Single, _) | (_, None) => {
                 // 1. positions (offset + arange(N)) / interpolate_factor, tables [N, 1…, D]
                 let n = rope::seq_len(g, "len", first, ax)?;
                 let t = rope::positions(g, "pos", offset, n.scalar, cfg.interpolate_factor)?;
-                let tabs = table_set(g, t, ones, freqs)?;
+                let tabs = table_set(g, &t, ones, &freqs)?;
                 let tabs = rope::cast_tables(g, tabs, dt)?;
                 // 2. rotate
                 let y = g.with_scope("x", |g| rope::apply(g, first, tabs, partner))?;
@@ -73,9 +75,9 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
                 // q and k share the length N: one set of tables.
                 let n = rope::seq_len(g, "len", first, ax)?;
                 let t = rope::positions(g, "pos", offset, n.scalar, cfg.interpolate_factor)?;
-                let tabs = table_set(g, t, ones, freqs)?;
+                let tabs = table_set(g, &t, ones, &freqs)?;
                 let (tq, tk) = if cfg.use_xpos {
-                    let s = g.with_scope("xpos", |g| xpos::scale(g, t, n.scalar, &layout, cfg.dim, cfg.xpos_scale_base, ones))?;
+                    let s = g.with_scope("xpos", |g| xpos::scale(g, t.t, n.scalar, &layout, cfg.dim, cfg.xpos_scale_base, ones))?;
                     (xpos_q(g, tabs, s)?, xpos_k(g, tabs, s)?)
                 } else {
                     (tabs, tabs)
@@ -87,22 +89,22 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
                 let nk = rope::seq_len(g, "len_k", k, ax)?;
                 let nq = rope::seq_len(g, "len_q", first, ax)?;
                 let tk_pos = rope::positions(g, "pos", None, nk.scalar, cfg.interpolate_factor)?;
-                let tabs_k = table_set(g, tk_pos, ones, freqs)?;
+                let tabs_k = table_set(g, &tk_pos, ones, &freqs)?;
                 let tabs_q = match offset {
                     None => g.with_scope("q_tables", |g| rope::tail_rows(g, tabs_k, nk.vec, nq.vec))?,
                     Some(off) => g.with_scope("q_tables", |g| {
                         let gap = g.sub("gap", nk.scalar, nq.scalar)?;
                         let start = g.add("start", gap, off)?;
                         let tq = rope::positions(g, "pos", Some(start), nq.scalar, cfg.interpolate_factor)?;
-                        table_set(g, tq, ones, freqs)
+                        table_set(g, &tq, ones, &freqs)
                     })?,
                 };
                 let (tq, tk) = if cfg.use_xpos {
                     // xPos positions ignore the offset: seq = arange(Nk); q uses seq[-Nq:] with
                     // centre Nq // 2, k uses seq with centre Nk // 2.
-                    let sk = g.with_scope("xpos_k", |g| xpos::scale(g, tk_pos, nk.scalar, &layout, cfg.dim, cfg.xpos_scale_base, ones))?;
+                    let sk = g.with_scope("xpos_k", |g| xpos::scale(g, tk_pos.t, nk.scalar, &layout, cfg.dim, cfg.xpos_scale_base, ones))?;
                     let sq = g.with_scope("xpos_q", |g| {
-                        let tail = tail_1d(g, tk_pos, nk, nq)?;
+                        let tail = tail_1d(g, tk_pos.t, nk, nq)?;
                         xpos::scale(g, tail, nq.scalar, &layout, cfg.dim, cfg.xpos_scale_base, ones)
                     })?;
                     (xpos_q(g, tabs_q, sq)?, xpos_k(g, tabs_k, sk)?)
@@ -120,10 +122,23 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
     Ok(g)
 }
 
+/// How angles are formed.
+enum Freqs {
+    /// `t·F` in f32, as the package (F: the signed-frequency constant).
+    F32(Value),
+    /// `t·F` in f64, reduced modulo 2π (F: the signed frequencies, widened from f32).
+    Precise(Vec<f64>),
+}
+
 /// positions `[N]` → column → cos/sin tables.
-fn table_set(g: &mut Graph, t: Value, ones: usize, freqs: Value) -> Result<Tables, BuildError> {
-    let col = rope::column(g, "pos_col", t, ones)?;
-    rope::tables(g, col, freqs)
+fn table_set(g: &mut Graph, p: &rope::Positions, ones: usize, freqs: &Freqs) -> Result<Tables, BuildError> {
+    match freqs {
+        Freqs::F32(f) => {
+            let col = rope::column(g, "pos_col", p.t, ones)?;
+            rope::tables(g, col, *f)
+        }
+        Freqs::Precise(f) => rope::precise_tables(g, p.int, p.interpolate_factor, ones, f),
+    }
 }
 
 /// Query tables scaled by xPos `scale`.

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Reference tables for rotor's sinusoidal position encodings: an independent float64 numpy
+computation of the Transformer encoding (Vaswani et al. 2017, §3.5):
+    PE[pos, 2i] = sin(pos / base^(2i/d)),  PE[pos, 2i+1] = cos(pos / base^(2i/d))
+("interleaved"), or all sines then all cosines ("concat"). `add` mode: y = x * emb_scale + PE.
+Pinned environment: python/requirements.txt (numpy). Usage: make_goldens.py [--check]
+Each file holds tensors SET/name and metadata: generated_by, case, config."""
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+HERE = Path(__file__).resolve().parent
+GENERATED_BY = "golden/sinusoidal/make_goldens.py (edit cases.json or this script, then rerun)"
+
+
+def table(cfg: dict, pos: np.ndarray) -> np.ndarray:
+    d = cfg["d_model"]
+    inv = 1.0 / (cfg.get("base", 10000.0) ** (np.arange(0, d, 2, dtype=np.float64) / d))
+    ang = pos.astype(np.float64)[..., None] * inv
+    s, c = np.sin(ang), np.cos(ang)
+    if cfg.get("layout", "interleaved") == "concat":
+        return np.concatenate([s, c], axis=-1)
+    out = np.empty(ang.shape[:-1] + (d,), dtype=np.float64)
+    out[..., 0::2], out[..., 1::2] = s, c
+    return out
+
+
+def build_case(case: dict, out_dir: Path) -> Path:
+    cfg = case["config"]
+    rng = np.random.RandomState(case.get("seed", 0))
+    out_dtype = np.float16 if cfg.get("dtype") == "float16" else np.float32
+    tensors = {}
+    for spec in case["sets"]:
+        off = spec.get("offset", 0)
+        name = spec["name"]
+        if cfg.get("mode", "add") == "add":
+            b, n = spec["batch"], spec["n"]
+            x = rng.standard_normal((b, n, cfg["d_model"])).astype(out_dtype)
+            pe = table(cfg, np.arange(n) + off)
+            scale = cfg.get("emb_scale")
+            y = x.astype(np.float64) * (scale if scale is not None else 1.0) + pe[None]
+            tensors[f"{name}/x"], tensors[f"{name}/y"] = x, y.astype(out_dtype)
+        else:
+            pos = np.array(spec["positions"], dtype=np.int64)
+            tensors[f"{name}/positions"] = pos
+            tensors[f"{name}/pe"] = table(cfg, pos + off).astype(out_dtype)
+        if cfg.get("offset_input", False):
+            tensors[f"{name}/offset"] = np.array(off, dtype=np.int64)
+    path = out_dir / f"{case['name']}.safetensors"
+    save_file(tensors, str(path), metadata={"generated_by": GENERATED_BY, "case": case["name"], "config": json.dumps(cfg, sort_keys=True), "versions": f"numpy {np.__version__} (float64)"})
+    return path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare with the committed files")
+    args = ap.parse_args()
+    cases = json.loads((HERE / "cases.json").read_text())["cases"]
+    if not args.check:
+        for case in cases:
+            build_case(case, HERE)
+        return 0
+    bad = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in cases:
+            fresh = load_file(str(build_case(case, Path(tmp))))
+            committed = load_file(str(HERE / f"{case['name']}.safetensors"))
+            if sorted(fresh) != sorted(committed) or any(not np.array_equal(fresh[k], committed[k]) for k in fresh):
+                print(f"{case['name']}: differs", file=sys.stderr)
+                bad += 1
+    print(f"sinusoidal goldens {'reproduce' if bad == 0 else 'DO NOT reproduce'} ({len(cases)} cases)", file=sys.stderr)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
