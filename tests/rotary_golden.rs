@@ -197,3 +197,38 @@ fn float16_graphs_keep_angles_to_1e_3_rad_up_to_65536_where_fp16_positions_do_no
     }
     assert!(package_err > 1e-3, "fp16 positions should lose the angle past 2048, got {package_err}");
 }
+
+#[test]
+fn fused_forms_match_the_goldens_and_fall_back_with_a_reason() {
+    if !ort_available("fused") {
+        return;
+    }
+    let mut failures = Vec::new();
+    let mut fused = Vec::new();
+    let mut fallbacks = Vec::new();
+    for f in golden_files(&repo_root().join("golden/rotary")) {
+        let golden = read_golden(&f);
+        if !golden.parity || golden.config.get("kind").and_then(|k| k.as_str()) != Some("rotary") {
+            continue;
+        }
+        for op in ["ai.onnx", "com.microsoft"] {
+            let mut cfg = golden.config.clone();
+            cfg["form"] = serde_json::json!("fused");
+            cfg["fused_op"] = serde_json::json!(op);
+            let g = rotor_builder::emit::build_from_json(&cfg, None).unwrap_or_else(|e| panic!("{}: {e}", golden.name));
+            let form = g.metadata().iter().find(|(k, _)| k == "rotor.form").map(|(_, v)| v.clone()).unwrap_or_default();
+            let has_op = g.nodes().iter().any(|n| n.op_type == "RotaryEmbedding");
+            assert_eq!(has_op, form.starts_with("fused"), "{}: metadata {form:?} vs graph", golden.name);
+            if has_op { fused.push(format!("{}/{op}", golden.name)) } else { fallbacks.push(format!("{}/{op}: {form}", golden.name)) }
+            let bytes = rotor_export::to_bytes(&g).expect("bytes");
+            std::fs::write(model_dir("rotary-fused").join(format!("{}_{op}.onnx", golden.name)), &bytes).expect("write");
+            let inputs: Vec<String> = g.inputs().iter().map(|v| g.value_name(*v).to_string()).collect();
+            let tol = Tolerance::parity_for(g.dtype(g.outputs()[0]));
+            let (fails, _) = check_against_golden(&bytes, &golden, &inputs, tol);
+            failures.extend(fails.into_iter().map(|e| format!("{op}: {e}")));
+        }
+    }
+    eprintln!("fused: {}\nfell back: {}", fused.join(", "), fallbacks.join("\n  "));
+    assert!(fused.len() >= 30, "expected most configs to fuse, got {}", fused.len());
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}

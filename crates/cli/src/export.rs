@@ -119,6 +119,11 @@ pub fn run(a: ExportArgs) -> Result<u8, Failure> {
     if p.print {
         print!("{}", rotor_export::text::print(&g));
     }
+    if let Some((_, form)) = g.metadata().iter().find(|(k, _)| k == "rotor.form") {
+        if form.contains("not possible") {
+            eprintln!("note: emitted {form}");
+        }
+    }
     if !p.quiet && p.weights.is_none() {
         if let Some(note) = rotor_builder::emit::precision_note(&config) {
             eprintln!("note: {note}");

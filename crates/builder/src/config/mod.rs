@@ -12,7 +12,7 @@ pub use fields::Fields;
 pub use sinusoidal::{SinusoidalConfig, SinusoidalLayout, SinusoidalMode};
 
 pub use hierarchical::{HIERARCHICAL_IGNORED, HierarchicalConfig, Hierarchy, Window};
-pub use rotary::{FreqSpec, FreqsFor, Layout, ROTARY_IGNORED, RotaryConfig, RotaryMode};
+pub use rotary::{FreqSpec, FreqsFor, FusedOp, Layout, ROTARY_IGNORED, RotaryConfig, RotaryMode};
 
 use serde_json::Value;
 

@@ -37,6 +37,16 @@ pub enum RotaryMode {
     CachedQk,
 }
 
+/// Which fused op `form: "fused"` emits (`fused_op`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FusedOp {
+    /// ai.onnx `RotaryEmbedding` (opset 23): `(X, cos_cache, sin_cache)` with 3-D caches.
+    Onnx,
+    /// ORT's `com.microsoft.RotaryEmbedding`: `(input, position_ids, cos_cache, sin_cache)` with
+    /// 2-D caches indexed by `position_ids` `[B, S]`.
+    Microsoft,
+}
+
 /// A validated `kind: "rotary"` config.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RotaryConfig {
@@ -64,6 +74,8 @@ pub struct RotaryConfig {
     pub mode: RotaryMode,
     /// Add an int64 scalar input `offset`.
     pub offset_input: bool,
+    /// The op of the fused form.
+    pub fused_op: FusedOp,
 }
 
 /// The frequency kwargs of `RotaryEmbedding` (what `self.freqs` is built from).
@@ -159,6 +171,13 @@ impl RotaryConfig {
             _ => RotaryMode::Single,
         };
         let offset_input = f.bool_or("offset_input", false)?;
+        if f.has("fused_op") && common.form != super::Form::Fused {
+            return Err(ConfigError::new("fused_op", "only applies to form \"fused\""));
+        }
+        let fused_op = match f.choice_or("fused_op", &["ai.onnx", "com.microsoft"], "ai.onnx")? {
+            "com.microsoft" => FusedOp::Microsoft,
+            _ => FusedOp::Onnx,
+        };
         let cfg = RotaryConfig {
             common,
             dim,
@@ -178,6 +197,7 @@ impl RotaryConfig {
             start_index,
             mode,
             offset_input,
+            fused_op,
         };
         cfg.check()?;
         Ok(cfg)

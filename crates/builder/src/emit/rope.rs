@@ -158,14 +158,18 @@ pub struct Positions {
     pub interpolate_factor: f64,
 }
 
-/// `start + arange(len)` as int64 `[len]` (`start` 0 when `None`).
+/// `start + arange(len)` as int64 `[len]` (`start` 0 when `None`). The range always starts at
+/// 0 and the start is added after, so every runtime sees the length `len` itself.
 pub fn position_ints(g: &mut Graph, local: &str, start: Option<Value>, len: Value) -> Result<Value, BuildError> {
     let one = g.const_i64(&format!("{local}_one"), 1)?;
-    let (lo, hi) = match start {
-        Some(s) => (s, g.add(&format!("{local}_end"), s, len)?),
-        None => (g.const_i64(&format!("{local}_zero"), 0)?, len),
-    };
-    g.range(&format!("{local}_int"), lo, hi, one)
+    let zero = g.const_i64(&format!("{local}_zero"), 0)?;
+    match start {
+        None => g.range(&format!("{local}_int"), zero, len, one),
+        Some(s) => {
+            let r = g.range(&format!("{local}_index"), zero, len, one)?;
+            g.add(&format!("{local}_int"), r, s)
+        }
+    }
 }
 
 /// Positions `(start + arange(len)) / interpolate_factor`; `start` is an int64 scalar (0 when

@@ -1,8 +1,8 @@
 //! # Rotary model graphs (`kind: "rotary"`)
 //!
 //! Spec: rotary-embedding-torch 0.9.1 `RotaryEmbedding` public methods
-//! (`../shared/reference/rotary_embedding.md`). Opsets 17+ (decomposed). Inputs float32,
-//! float16 or bfloat16 of any rank ≥ 3; batch, heads and lengths symbolic.
+//! (`../shared/reference/rotary_embedding.md`). Opsets 17+ (decomposed), 23+ (fused). Inputs
+//! float32, float16 or bfloat16 of any rank ≥ 3; batch, heads and lengths symbolic.
 //!
 //! | mode | inputs | outputs | package call |
 //! |---|---|---|---|
@@ -11,14 +11,23 @@
 //! | `cached_qk` | `q` (Nq), `k` (Nk ≥ Nq) | `q_rot`, `k_rot` | `rotate_queries_with_cached_keys(q, k, offset)` |
 //!
 //! With `offset_input`, an int64 scalar input `offset` is added (0 otherwise).
+//!
+//! `form: "fused"` emits ONNX `RotaryEmbedding` (opset 23; or ORT's `com.microsoft`
+//! `RotaryEmbedding` with `fused_op: "com.microsoft"`) with cos/sin caches computed in the graph
+//! from the same positions (offsets and interpolation included); xPos multiplies the fused op's
+//! output by the scale (rotation and a per-pair scale commute). Where the op cannot express the
+//! config, the graph falls back to the decomposed form and records why in the metadata
+//! (`rotor.form`); [`fused_fallback_reason`] says it up front.
 
-use crate::config::{RotaryConfig, RotaryMode};
+pub use crate::config::FusedOp;
+use crate::config::{Form, Layout, RotaryConfig, RotaryMode};
 use crate::dim::Dim;
 use crate::dtype::DType;
-use crate::emit::rope::{self, RopeLayout, SeqLen, Tables};
+use crate::emit::rope::{self, Positions, RopeLayout, SeqLen, Tables, bad};
 use crate::emit::xpos;
-use crate::error::{BuildError, ConfigError, EmitError};
+use crate::error::{BuildError, EmitError};
 use crate::graph::{Graph, Value};
+use crate::tensor::Tensor;
 
 /// The layout of a rotary config, with the frequencies to use (`freqs` from a checkpoint when
 /// given, else as the package computes them).
@@ -26,24 +35,50 @@ pub fn layout_of(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> RopeLayout {
     RopeLayout { head_dim: cfg.head_dim, start: cfg.start_index, layout: cfg.layout, freqs: freqs.unwrap_or_else(|| rope::package_freqs(&cfg.freq_spec())) }
 }
 
+/// Why `form: "fused"` cannot be honoured for this config (`None`: it can).
+pub fn fused_fallback_reason(cfg: &RotaryConfig, op: FusedOp) -> Option<String> {
+    if cfg.start_index != 0 {
+        return Some(format!("start_index {} > 0: RotaryEmbedding rotates the first rotary_embedding_dim features", cfg.start_index));
+    }
+    match (cfg.rank, cfg.seq_before_head_dim) {
+        (3, false) | (4, _) => {}
+        (r, sbhd) => return Some(format!("inputs of rank {r}{}: RotaryEmbedding takes [B, heads, S, H] (rank 3 [B, S, H] and rank 4 map onto it)", if sbhd { " with seq_before_head_dim" } else { "" })),
+    }
+    if op == FusedOp::Microsoft {
+        if cfg.rot_dim() != cfg.head_dim {
+            return Some("partial rotation: com.microsoft.RotaryEmbedding needs a constant num_heads for rotary_embedding_dim, and heads are symbolic".into());
+        }
+        if cfg.common.dtype == DType::BF16 {
+            return Some("bfloat16: ORT's CPU com.microsoft.RotaryEmbedding has no bfloat16 kernel".into());
+        }
+    }
+    None
+}
+
 /// Build the graph of a rotary config. `freqs` overrides the computed frequencies (learned
 /// frequencies from a checkpoint); its length must equal the configured number of frequencies.
 pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitError> {
-    if cfg.common.form == crate::config::Form::Fused {
-        return Err(ConfigError::new("form", "\"fused\" is not available for kind \"rotary\" yet; use \"decomposed\"").into());
-    }
+    let fused_op = cfg.fused_op;
     if let Some(f) = &freqs {
         if f.len() != cfg.num_rotary_freqs() {
             return Err(EmitError::Weight { key: "freqs".into(), message: format!("has {} entries, the config needs {}", f.len(), cfg.num_rotary_freqs()) });
         }
     }
     let layout = layout_of(cfg, freqs);
+    let (fused, form_note) = match cfg.common.form {
+        Form::Decomposed => (None, "decomposed".to_string()),
+        Form::Fused => match fused_fallback_reason(cfg, fused_op) {
+            None => (Some(fused_op), format!("fused ({})", if fused_op == FusedOp::Onnx { "ai.onnx RotaryEmbedding" } else { "com.microsoft RotaryEmbedding" })),
+            Some(why) => (None, format!("decomposed (fused not possible: {why})")),
+        },
+    };
     let name = match cfg.mode {
         RotaryMode::Single => "rotary",
         RotaryMode::Qk => "rotary_qk",
         RotaryMode::CachedQk => "rotary_cached_qk",
     };
     let mut g = Graph::new(name, cfg.common.opset)?;
+    g.set_metadata("rotor.form", &form_note);
     let dt = cfg.common.dtype;
     let ax = cfg.seq_axis();
     let seq_names: (&str, &str) = if cfg.mode == RotaryMode::CachedQk { ("Nq", "Nk") } else { ("N", "N") };
@@ -53,65 +88,66 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
         _ => (g.input("q", dt, sig(seq_names.0))?, Some(g.input("k", dt, sig(seq_names.1))?)),
     };
     let offset = if cfg.offset_input { Some(g.input("offset", DType::I64, Vec::<Dim>::new())?) } else { None };
-    let ones = (-ax - 1) as usize;
 
     let outs = g.with_scope("rope", |g| -> Result<Vec<(&'static str, Value)>, BuildError> {
-        let partner = rope::partner_const(g, &layout)?;
-        // f32 graphs reproduce the package's f32 angle t·f; half-precision graphs (where the
-        // package itself loses positions) form the angle in f64.
-        let freqs = if dt == DType::F32 { Freqs::F32(rope::freqs_const(g, &layout)?) } else { Freqs::Precise(layout.signed_freqs().iter().map(|f| *f as f64).collect()) };
+        let r = Rotator::new(g, cfg, &layout, fused)?;
         match (cfg.mode, second) {
             (RotaryMode::Single, _) | (_, None) => {
-                // 1. positions (offset + arange(N)) / interpolate_factor, tables [N, 1…, D]
+                // 1. positions (offset + arange(N)) / interpolate_factor, tables
                 let n = rope::seq_len(g, "len", first, ax)?;
                 let t = rope::positions(g, "pos", offset, n.scalar, cfg.interpolate_factor)?;
-                let tabs = table_set(g, &t, ones, &freqs)?;
-                let tabs = rope::cast_tables(g, tabs, dt)?;
+                let tabs = r.tables(g, &t)?;
                 // 2. rotate
-                let y = g.with_scope("x", |g| rope::apply(g, first, tabs, partner))?;
+                let y = g.with_scope("x", |g| r.rotate(g, first, tabs, None))?;
                 Ok(vec![("x_rot", y)])
             }
             (RotaryMode::Qk, Some(k)) => {
                 // q and k share the length N: one set of tables.
                 let n = rope::seq_len(g, "len", first, ax)?;
                 let t = rope::positions(g, "pos", offset, n.scalar, cfg.interpolate_factor)?;
-                let tabs = table_set(g, &t, ones, &freqs)?;
-                let (tq, tk) = if cfg.use_xpos {
-                    let s = g.with_scope("xpos", |g| xpos::scale(g, t.t, n.scalar, &layout, cfg.dim, cfg.xpos_scale_base, ones))?;
-                    (xpos_q(g, tabs, s)?, xpos_k(g, tabs, s)?)
+                let tabs = r.tables(g, &t)?;
+                let (sq, sk) = if cfg.use_xpos {
+                    let s = g.with_scope("xpos", |g| xpos::scale(g, t.t, n.scalar, &layout, cfg.dim, cfg.xpos_scale_base, r.ones))?;
+                    let inv = g.reciprocal("xpos_inv", s)?;
+                    (Some(s), Some(inv))
                 } else {
-                    (tabs, tabs)
+                    (None, None)
                 };
-                rotate_pair(g, first, k, tq, tk, partner, dt)
+                let qy = g.with_scope("q", |g| r.rotate(g, first, tabs, sq))?;
+                let ky = g.with_scope("k", |g| r.rotate(g, k, tabs, sk))?;
+                Ok(vec![("q_rot", qy), ("k_rot", ky)])
             }
             (RotaryMode::CachedQk, Some(k)) => {
                 // k: positions 0..Nk (no offset); q: (Nk - Nq + offset) + arange(Nq).
                 let nk = rope::seq_len(g, "len_k", k, ax)?;
                 let nq = rope::seq_len(g, "len_q", first, ax)?;
                 let tk_pos = rope::positions(g, "pos", None, nk.scalar, cfg.interpolate_factor)?;
-                let tabs_k = table_set(g, &tk_pos, ones, &freqs)?;
+                let tabs_k = r.tables(g, &tk_pos)?;
                 let tabs_q = match offset {
                     None => g.with_scope("q_tables", |g| rope::tail_rows(g, tabs_k, nk.vec, nq.vec))?,
                     Some(off) => g.with_scope("q_tables", |g| {
                         let gap = g.sub("gap", nk.scalar, nq.scalar)?;
                         let start = g.add("start", gap, off)?;
                         let tq = rope::positions(g, "pos", Some(start), nq.scalar, cfg.interpolate_factor)?;
-                        table_set(g, &tq, ones, &freqs)
+                        r.tables(g, &tq)
                     })?,
                 };
-                let (tq, tk) = if cfg.use_xpos {
+                let (sq, sk) = if cfg.use_xpos {
                     // xPos positions ignore the offset: seq = arange(Nk); q uses seq[-Nq:] with
                     // centre Nq // 2, k uses seq with centre Nk // 2.
-                    let sk = g.with_scope("xpos_k", |g| xpos::scale(g, tk_pos.t, nk.scalar, &layout, cfg.dim, cfg.xpos_scale_base, ones))?;
+                    let sk = g.with_scope("xpos_k", |g| xpos::scale(g, tk_pos.t, nk.scalar, &layout, cfg.dim, cfg.xpos_scale_base, r.ones))?;
+                    let sk = g.reciprocal("xpos_k_inv", sk)?;
                     let sq = g.with_scope("xpos_q", |g| {
                         let tail = tail_1d(g, tk_pos.t, nk, nq)?;
-                        xpos::scale(g, tail, nq.scalar, &layout, cfg.dim, cfg.xpos_scale_base, ones)
+                        xpos::scale(g, tail, nq.scalar, &layout, cfg.dim, cfg.xpos_scale_base, r.ones)
                     })?;
-                    (xpos_q(g, tabs_q, sq)?, xpos_k(g, tabs_k, sk)?)
+                    (Some(sq), Some(sk))
                 } else {
-                    (tabs_q, tabs_k)
+                    (None, None)
                 };
-                rotate_pair(g, first, k, tq, tk, partner, dt)
+                let qy = g.with_scope("q", |g| r.rotate(g, first, tabs_q, sq))?;
+                let ky = g.with_scope("k", |g| r.rotate(g, k, tabs_k, sk))?;
+                Ok(vec![("q_rot", qy), ("k_rot", ky)])
             }
         }
     })?;
@@ -123,47 +159,124 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
 }
 
 /// How angles are formed.
-enum Freqs {
-    /// `t·F` in f32, as the package (F: the signed-frequency constant).
+enum Angles {
+    /// `t·F` in f32, as the package (F: a frequency-row constant).
     F32(Value),
-    /// `t·F` in f64, reduced modulo 2π (F: the signed frequencies, widened from f32).
+    /// `t·F` in f64, reduced modulo 2π (F: the frequencies, widened from f32).
     Precise(Vec<f64>),
 }
 
-/// positions `[N]` → column → cos/sin tables.
-fn table_set(g: &mut Graph, p: &rope::Positions, ones: usize, freqs: &Freqs) -> Result<Tables, BuildError> {
-    match freqs {
-        Freqs::F32(f) => {
-            let col = rope::column(g, "pos_col", p.t, ones)?;
-            rope::tables(g, col, *f)
-        }
-        Freqs::Precise(f) => rope::precise_tables(g, p.int, p.interpolate_factor, ones, f),
+/// The rotation of one config: decomposed (`x·cos + partner(x)·sin` over full-width signed
+/// tables `[N, 1…, D]`) or fused (the op over per-pair tables `[N, rot/2]`).
+struct Rotator {
+    angles: Angles,
+    dtype: DType,
+    /// Trailing unit axes of the decomposed tables (between the sequence and feature axes).
+    ones: usize,
+    partner: Option<Value>,
+    fused: Option<(FusedOp, bool, usize)>,
+    rank: usize,
+    seq_before_head_dim: bool,
+}
+
+impl Rotator {
+    fn new(g: &mut Graph, cfg: &RotaryConfig, layout: &RopeLayout, fused: Option<FusedOp>) -> Result<Rotator, BuildError> {
+        let dtype = cfg.common.dtype;
+        let ax = cfg.seq_axis();
+        // f32 graphs reproduce the package's f32 angle t·f; half-precision graphs (where the
+        // package itself loses positions) form the angle in f64.
+        let row: Vec<f32> = if fused.is_some() { layout.freqs.clone() } else { layout.signed_freqs() };
+        let angles = if dtype == DType::F32 {
+            Angles::F32(g.constant("freqs", Tensor::f32(vec![row.len() as i64], row).map_err(bad("freqs"))?)?)
+        } else {
+            Angles::Precise(row.iter().map(|f| *f as f64).collect())
+        };
+        let partner = if fused.is_none() { Some(rope::partner_const(g, layout)?) } else { None };
+        Ok(Rotator {
+            angles,
+            dtype,
+            ones: (-ax - 1) as usize,
+            partner,
+            fused: fused.map(|op| (op, layout.layout == Layout::Interleaved, layout.rot_dim())),
+            rank: cfg.rank,
+            seq_before_head_dim: cfg.seq_before_head_dim,
+        })
     }
-}
 
-/// Query tables scaled by xPos `scale`.
-fn xpos_q(g: &mut Graph, tabs: Tables, scale: Value) -> Result<Tables, BuildError> {
-    g.with_scope("q_xpos", |g| rope::scale_tables(g, tabs, scale))
-}
+    /// cos/sin tables for positions: `[N, 1…, D]` (decomposed) or `[N, rot/2]` (fused), f32.
+    fn tables(&self, g: &mut Graph, p: &Positions) -> Result<Tables, BuildError> {
+        let ones = if self.fused.is_some() { 1 } else { self.ones };
+        match &self.angles {
+            Angles::F32(f) => {
+                let col = rope::column(g, "pos_col", p.t, ones)?;
+                rope::tables(g, col, *f)
+            }
+            Angles::Precise(f) => rope::precise_tables(g, p.int, p.interpolate_factor, ones, f),
+        }
+    }
 
-/// Key tables scaled by xPos `scale ** -1`.
-fn xpos_k(g: &mut Graph, tabs: Tables, scale: Value) -> Result<Tables, BuildError> {
-    g.with_scope("k_xpos", |g| {
-        let inv = g.reciprocal("inv_scale", scale)?;
-        rope::scale_tables(g, tabs, inv)
-    })
-}
-
-fn rotate_pair(g: &mut Graph, q: Value, k: Value, tq: Tables, tk: Tables, partner: Value, dt: DType) -> Result<Vec<(&'static str, Value)>, BuildError> {
-    let qy = g.with_scope("q", |g| {
-        let t = rope::cast_tables(g, tq, dt)?;
-        rope::apply(g, q, t, partner)
-    })?;
-    let ky = g.with_scope("k", |g| {
-        let t = rope::cast_tables(g, tk, dt)?;
-        rope::apply(g, k, t, partner)
-    })?;
-    Ok(vec![("q_rot", qy), ("k_rot", ky)])
+    /// Rotate `x` with `tabs`, times `scale` (xPos) when given; the result is named by the scope.
+    fn rotate(&self, g: &mut Graph, x: Value, tabs: Tables, scale: Option<Value>) -> Result<Value, BuildError> {
+        let Some((op, interleaved, rot)) = self.fused else {
+            let partner = self.partner.ok_or_else(|| BuildError::Graph { graph: g.name().into(), message: "decomposed rotation without a partner table".into() })?;
+            let tabs = match scale {
+                Some(s) => g.with_scope("xpos", |g| rope::scale_tables(g, tabs, s))?,
+                None => tabs,
+            };
+            let tabs = rope::cast_tables(g, tabs, self.dtype)?;
+            return rope::apply(g, x, tabs, partner);
+        };
+        // 1. x as [B, heads, S, H]: rank 3 [B, S, H] gains a heads axis, [B, S, heads, H] is transposed
+        let x4 = match (self.rank, self.seq_before_head_dim) {
+            (3, _) => g.unsqueeze("heads_axis", x, &[1])?,
+            (_, true) => g.transpose("heads_first", x, &[0, 2, 1, 3])?,
+            _ => x,
+        };
+        // 2. caches in the input type
+        let tabs = rope::cast_tables(g, tabs, self.dtype)?;
+        let mut attrs = vec![("interleaved".to_string(), crate::Attr::Int(i64::from(interleaved)))];
+        let head = g.shape(x4).get(3).and_then(Dim::fixed).unwrap_or(rot as i64);
+        if (rot as i64) < head {
+            attrs.push(("rotary_embedding_dim".into(), crate::Attr::Int(rot as i64)));
+        }
+        let y4 = match op {
+            FusedOp::Onnx => {
+                // [S, rot/2] -> [1, S, rot/2] -> [B, S, rot/2]
+                let b = g.shape_of("batch", x4, 0, Some(1))?;
+                let tail = g.const_i64s("cache_tail", &[1, rot as i64 / 2])?;
+                let shape = g.concat("cache_shape", &[b, tail], 0)?;
+                let cos = g.unsqueeze("cos_batch", tabs.cos, &[0])?;
+                let sin = g.unsqueeze("sin_batch", tabs.sin, &[0])?;
+                let cos = g.expand("cos_cache", cos, shape)?;
+                let sin = g.expand("sin_cache", sin, shape)?;
+                g.add_node("rotary_embedding", "RotaryEmbedding", &[Some(x4), Some(cos), Some(sin)], attrs)?
+            }
+            FusedOp::Microsoft => {
+                // caches indexed by position_ids [B, S] = row numbers 0..S of the tables
+                let b = g.shape_of("batch", x4, 0, Some(1))?;
+                let s = g.shape_of("seq", x4, 2, Some(3))?;
+                let shape = g.concat("ids_shape", &[b, s], 0)?;
+                let s = g.squeeze("seq_scalar", s, &[0])?;
+                let ids = rope::position_ints(g, "ids", None, s)?;
+                let ids = g.unsqueeze("ids_row", ids, &[0])?;
+                let ids = g.expand("position_ids", ids, shape)?;
+                g.add_node_in("rotary_embedding", "com.microsoft", "RotaryEmbedding", &[Some(x4), Some(ids), Some(tabs.cos), Some(tabs.sin)], attrs)?
+            }
+        };
+        // 3. back to the input layout, xPos scale after the rotation
+        let y = match (self.rank, self.seq_before_head_dim) {
+            (3, _) => g.squeeze("drop_heads_axis", y4, &[1])?,
+            (_, true) => g.transpose("heads_back", y4, &[0, 2, 1, 3])?,
+            _ => y4,
+        };
+        match scale {
+            Some(s) => {
+                let s = if self.dtype == DType::F32 { s } else { g.cast("xpos_cast", s, self.dtype)? };
+                g.mul("", y, s)
+            }
+            None => Ok(y),
+        }
+    }
 }
 
 /// `t[len - n:]` of a 1-D tensor.
