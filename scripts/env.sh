@@ -1,5 +1,6 @@
 # Source me: environment for running rotor against the pinned Python env (.venv).
-# Sets ROTOR_PYTHON and ORT_DYLIB_PATH (the libonnxruntime.so of the onnxruntime wheel).
+# Sets ROTOR_PYTHON, ORT_DYLIB_PATH (the libonnxruntime.so of the onnxruntime wheel) and the
+# libtorch variables of the `torch` feature.
 _rotor_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROTOR_VENV="${ROTOR_VENV:-$_rotor_root/.venv}"
 export ROTOR_PYTHON="$ROTOR_VENV/bin/python"
@@ -10,4 +11,11 @@ if [ -z "$ORT_DYLIB_PATH" ]; then
   echo "scripts/env.sh: no libonnxruntime.so.* in $_ort_capi" >&2
   return 1 2>/dev/null || exit 1
 fi
-unset _rotor_root _ort_capi
+# libtorch from the pinned torch wheel, for the `torch` cargo feature (tch 0.26): build with
+# LIBTORCH_USE_PYTORCH=1 and the venv's python first on PATH; run with torch/lib on the loader path.
+_torch_lib="$("$ROTOR_PYTHON" -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')"
+export LIBTORCH_USE_PYTORCH=1
+export VIRTUAL_ENV="$ROTOR_VENV"
+export PATH="$ROTOR_VENV/bin:$PATH"
+export LD_LIBRARY_PATH="$_torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+unset _rotor_root _ort_capi _torch_lib

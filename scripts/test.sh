@@ -4,8 +4,9 @@
 #   2. the committed goldens must reproduce from the reference packages;
 #   3. held-out random rotary configs and hierarchical checkpoints, with outputs from the
 #      packages (seed: ROTOR_SEED);
-#   4. cargo test: ORT + tract parity against every golden (whole models and each emitter),
-#      insta graph-text goldens, property tests, export contracts, CLI behaviour;
+#   4. cargo test (with the libtorch backend): ORT + tract parity against every golden (whole
+#      models and each emitter, decomposed and fused), insta graph-text goldens, property tests
+#      (ORT == tract == libtorch), export contracts, CLI behaviour;
 #   5. onnx.checker.check_model(full_check=True) on every model the tests exported.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,6 +21,7 @@ echo "   ORT_DYLIB_PATH=$ORT_DYLIB_PATH" >&2
 echo "== 2. committed goldens reproduce from the reference packages" >&2
 "$ROTOR_PYTHON" golden/rotary/make_goldens.py --check
 "$ROTOR_PYTHON" golden/hierarchical/make_goldens.py --check
+"$ROTOR_PYTHON" golden/sinusoidal/make_goldens.py --check
 
 seed="${ROTOR_SEED:-20261124}"
 echo "== 3. held-out random configs and checkpoints (ROTOR_SEED=$seed; any seed may be given)" >&2
@@ -34,7 +36,8 @@ export ROTOR_EXTRA_GOLDENS="$root/target/held-out/rotary"
 export ROTOR_EXTRA_HIER_GOLDENS="$root/target/held-out/hierarchical"
 export ROTOR_REQUIRE_ORT=1
 export INSTA_UPDATE=no
-cargo test --workspace --locked
+# the libtorch reference backend is part of every run (feature `torch`)
+cargo test --workspace --locked --features rotor-tests/torch,rotor-cli/torch
 
 echo "== 5. onnx.checker on every exported model" >&2
 "$ROTOR_PYTHON" python/check_models.py "$ROTOR_MODEL_DIR"

@@ -93,9 +93,14 @@ fn backends(choice: BackendChoice) -> Result<Vec<BackendKind>, Failure> {
         BackendChoice::OrtNoopt => vec![BackendKind::OrtCpuNoOpt],
         BackendChoice::OrtCuda => vec![BackendKind::OrtCuda],
         BackendChoice::Tract => vec![BackendKind::Tract],
+        #[cfg(feature = "torch")]
+        BackendChoice::Torch => vec![BackendKind::Torch],
+        #[cfg(not(feature = "torch"))]
         BackendChoice::Torch => return Err(Failure::usage("the torch backend needs a rotor built with `--features torch`")),
         BackendChoice::All => {
             let mut v = vec![BackendKind::OrtCpu, BackendKind::Tract];
+            #[cfg(feature = "torch")]
+            v.push(BackendKind::Torch);
             match rotor_runtime::cuda_status() {
                 CudaStatus::Available => v.push(BackendKind::OrtCuda),
                 other => eprintln!("ort-cuda: skipped ({})", other.describe()),
@@ -180,6 +185,10 @@ pub fn run(a: CheckArgs) -> Result<u8, Failure> {
         let t0 = Instant::now();
         let mut backend = match rotor_runtime::load_path(kind, &a.model) {
             Ok(b) => b,
+            Err(e) if a.backend == BackendChoice::All && matches!(e, rotor_runtime::RuntimeError::DeviceUnavailable(_)) => {
+                println!("{kind:?}: skipped ({e})");
+                continue;
+            }
             Err(e) => {
                 println!("{kind:?}: cannot load the model: {e}");
                 failed = true;

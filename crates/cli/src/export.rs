@@ -106,7 +106,28 @@ pub fn build(config: &Value, weights: Option<&Path>) -> Result<rotor_builder::Gr
         }
         None => None,
     };
+    let weights = match weights {
+        Some(w) => Some(w),
+        None => torch_freqs(config),
+    };
     rotor_builder::emit::build_from_json(config, weights.as_ref()).map_err(Failure::usage)
+}
+
+/// With the `torch` feature, config-only rotary exports take their frequencies from libtorch,
+/// bit-identical to the Python package's (SLEEF rounding included).
+#[cfg(feature = "torch")]
+fn torch_freqs(config: &Value) -> Option<rotor_builder::WeightMap> {
+    let rotor_builder::config::ModelConfig::Rotary(c) = rotor_builder::config::ModelConfig::from_json(config).ok()? else { return None };
+    let t = rotor_runtime::torch_backend::TorchRotary::new(&c, None).ok()?;
+    let f = rotor_runtime::torch_backend::freqs_of(&t);
+    let mut w = rotor_builder::WeightMap::new();
+    w.insert("freqs", rotor_builder::Tensor::f32(vec![f.len() as i64], f).ok()?);
+    Some(w)
+}
+
+#[cfg(not(feature = "torch"))]
+fn torch_freqs(_config: &Value) -> Option<rotor_builder::WeightMap> {
+    None
 }
 
 pub fn run(a: ExportArgs) -> Result<u8, Failure> {
@@ -124,7 +145,7 @@ pub fn run(a: ExportArgs) -> Result<u8, Failure> {
             eprintln!("note: emitted {form}");
         }
     }
-    if !p.quiet && p.weights.is_none() {
+    if !p.quiet && p.weights.is_none() && !cfg!(feature = "torch") {
         if let Some(note) = rotor_builder::emit::precision_note(&config) {
             eprintln!("note: {note}");
         }

@@ -14,6 +14,8 @@ mod ort_backend;
 pub mod refs;
 mod tensor;
 mod tract_backend;
+#[cfg(feature = "torch")]
+pub mod torch_backend;
 
 pub use backend::Backend;
 pub use compare::{Comparison, Tolerance, compare};
@@ -33,6 +35,9 @@ pub enum BackendKind {
     OrtCuda,
     /// tract.
     Tract,
+    /// libtorch eager reference of the model's rotor config (feature `torch`).
+    #[cfg(feature = "torch")]
+    Torch,
 }
 
 /// Load `model` into the backend `kind`.
@@ -42,6 +47,8 @@ pub fn load(kind: BackendKind, model: &[u8]) -> Result<Box<dyn Backend>, Runtime
         BackendKind::OrtCpuNoOpt => Box::new(OrtBackend::new(model, &OrtOptions { optimize: false, ..OrtOptions::default() })?),
         BackendKind::OrtCuda => Box::new(OrtBackend::new(model, &OrtOptions { device: OrtDevice::Cuda, ..OrtOptions::default() })?),
         BackendKind::Tract => Box::new(TractBackend::new(model)?),
+        #[cfg(feature = "torch")]
+        BackendKind::Torch => Box::new(torch_backend::from_metadata(&rotor_export::metadata(model).map_err(|e| RuntimeError::Input { name: "model".into(), message: e.to_string() })?)?),
     })
 }
 
@@ -52,5 +59,10 @@ pub fn load_path(kind: BackendKind, path: &std::path::Path) -> Result<Box<dyn Ba
         BackendKind::OrtCpuNoOpt => Box::new(OrtBackend::from_file(path, &OrtOptions { optimize: false, ..OrtOptions::default() })?),
         BackendKind::OrtCuda => Box::new(OrtBackend::from_file(path, &OrtOptions { device: OrtDevice::Cuda, ..OrtOptions::default() })?),
         BackendKind::Tract => Box::new(TractBackend::from_file(path)?),
+        #[cfg(feature = "torch")]
+        BackendKind::Torch => {
+            let bytes = std::fs::read(path).map_err(|e| RuntimeError::Io { path: path.display().to_string(), message: e.to_string() })?;
+            load(BackendKind::Torch, &bytes)?
+        }
     })
 }

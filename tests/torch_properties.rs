@@ -1,0 +1,108 @@
+//! The libtorch reference backend (feature `torch`): it reproduces the package's goldens
+//! (including torch's own frequencies, bit for bit), and on random configs and shapes ORT ==
+//! tract == libtorch. Built and run by scripts/test.sh (`--features torch`).
+
+#![cfg(feature = "torch")]
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use rotor_builder::config::ModelConfig;
+use rotor_runtime::torch_backend::TorchRotary;
+use rotor_runtime::{Backend, BackendKind, NamedTensors, Tolerance};
+use rotor_tests::{golden_files, ort_available, read_golden, repo_root};
+use serde_json::{Value, json};
+
+fn rotary(cfg: &Value) -> rotor_builder::config::RotaryConfig {
+    match ModelConfig::from_json(cfg).expect("config") {
+        ModelConfig::Rotary(c) => c,
+        other => panic!("not rotary: {other:?}"),
+    }
+}
+
+fn close(a: &NamedTensors, b: &NamedTensors, tol: Tolerance, what: &str) {
+    for ((n, x), (_, y)) in a.iter().zip(b) {
+        let c = rotor_runtime::compare(x, y, tol).unwrap_or_else(|e| panic!("{what} {n}: {e}"));
+        assert!(c.ok(), "{what} {n}: {}", c.summary());
+    }
+}
+
+#[test]
+fn libtorch_reference_reproduces_the_package_goldens() {
+    let mut checked = 0;
+    for f in golden_files(&repo_root().join("golden/rotary")) {
+        let golden = read_golden(&f);
+        if !golden.parity || golden.config.get("kind").and_then(|k| k.as_str()) != Some("rotary") {
+            continue;
+        }
+        let cfg = rotary(&golden.config);
+        let mut t = TorchRotary::new(&cfg, None).expect("torch");
+        // libtorch computes the same frequencies as the Python package, bit for bit
+        let ours = rotor_runtime::torch_backend::freqs_of(&t);
+        let theirs = golden.weights().f32_exact("freqs", &[ours.len() as i64]).expect("golden freqs");
+        assert!(ours.iter().zip(&theirs).all(|(a, b)| a.to_bits() == b.to_bits()), "{}: libtorch freqs differ from the package's", golden.name);
+        let inputs: Vec<&str> = match cfg.mode {
+            rotor_builder::config::RotaryMode::Single => vec!["x"],
+            _ => vec!["q", "k"],
+        };
+        let tol = Tolerance::parity_for(cfg.common.dtype);
+        for (set, tensors) in &golden.sets {
+            let ins: NamedTensors = tensors.iter().filter(|(n, _)| inputs.contains(&n.as_str()) || n == "offset").cloned().collect();
+            let out = t.run(&ins).unwrap_or_else(|e| panic!("{}/{set}: {e}", golden.name));
+            let expected: NamedTensors = out.iter().map(|(n, _)| tensors.iter().find(|(m, _)| m == n).cloned().expect("expected output")).collect();
+            close(&out, &expected, tol, &format!("{}/{set} torch vs package", golden.name));
+        }
+        checked += 1;
+    }
+    assert!(checked >= 25, "checked {checked}");
+}
+
+fn config() -> impl Strategy<Value = Value> {
+    (
+        prop::sample::select(vec![4usize, 8, 16, 32, 64]),
+        prop::sample::select(vec!["single", "qk", "cached_qk"]),
+        any::<bool>(),
+        prop::sample::select(vec!["interleaved", "half"]),
+        0usize..4,
+        3usize..6,
+        any::<bool>(),
+        any::<bool>(),
+        prop::sample::select(vec![1.0f64, 2.0, 8.0]),
+        prop::sample::select(vec![10000.0f64, 500.0, 500000.0]),
+    )
+        .prop_map(|(dim, mode, xpos, layout, extra, rank, seq_before, offset, interp, theta)| {
+            let use_xpos = xpos && mode != "single";
+            let mut c = json!({"kind": "rotary", "dim": dim, "mode": mode, "layout": layout, "rank": rank,
+                "seq_before_head_dim": seq_before, "use_xpos": use_xpos, "interpolate_factor": interp, "theta": theta,
+                "head_dim": dim + if use_xpos { 0 } else { extra }});
+            if offset && !(use_xpos && mode == "qk") {
+                c["offset_input"] = json!(true);
+            }
+            c
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn ort_tract_and_libtorch_agree(cfg in config(), n in 1i64..300, extra_k in 0i64..200, seed in 0u64..10_000) {
+        if !ort_available("torch_properties") { return Ok(()); }
+        let rc = rotary(&cfg);
+        // torch's frequencies: exact for any config (the weights path), so long lengths compare
+        // at the parity tolerance.
+        let mut t = TorchRotary::new(&rc, None).expect("torch");
+        let freqs = rotor_runtime::torch_backend::freqs_of(&t);
+        let mut w = rotor_builder::WeightMap::new();
+        w.insert("freqs", rotor_builder::Tensor::f32(vec![freqs.len() as i64], freqs).expect("freqs"));
+        let g = rotor_builder::emit::build_from_json(&cfg, Some(&w)).unwrap_or_else(|e| panic!("{cfg}: {e}"));
+        let bytes = rotor_export::to_bytes(&g).expect("bytes");
+        let dims: BTreeMap<String, i64> = [("N".into(), n), ("Nq".into(), n), ("Nk".into(), n + extra_k), ("B".into(), 2), ("H".into(), 2), ("A".into(), 2)].into_iter().collect();
+        let ins = rotor_runtime::inputs::random_inputs(&g, &dims, &[("offset".to_string(), (0, 4000))].into_iter().collect(), seed).expect("inputs");
+        let reference = t.run(&ins).expect("torch");
+        for kind in [BackendKind::OrtCpu, BackendKind::Tract] {
+            let out = rotor_runtime::load(kind, &bytes).and_then(|mut b| b.run(&ins)).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+            close(&out, &reference, Tolerance::PARITY_F32, &format!("{kind:?} vs libtorch, {cfg}"));
+        }
+    }
+}
