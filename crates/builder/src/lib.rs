@@ -18,8 +18,8 @@
 //!     let col = rope::column(g, "pos_col", t.t, 1)?;
 //!     let freqs = rope::freqs_const(g, &layout)?;
 //!     let tables = rope::tables(g, col, freqs)?;
-//!     let partner = rope::partner_const(g, &layout)?;
-//!     rope::apply(g, x, tables, partner)
+//!     let swap = rope::swap_plan(g, &layout)?;
+//!     rope::apply(g, x, tables, &swap)
 //! })?;
 //! g.output("y", y)?;
 //! assert_eq!(g.info(y).type_text(), "F32[B, N, 8]");

@@ -109,8 +109,8 @@ pub fn build(cfg: &AxialRotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, 
         // 2. cos/sin [d1..dk, head_dim], rotate x
         let tabs = Tables { cos: g.cos("cos", angles)?, sin: g.sin("sin", angles)? };
         let tabs = rope::cast_tables(g, tabs, dt)?;
-        let partner = rope::partner_const(g, &layout)?;
-        g.with_scope("x", |g| rope::apply(g, x, tabs, partner))
+        let swap = rope::swap_plan(g, &layout)?;
+        g.with_scope("x", |g| rope::apply(g, x, tabs, &swap))
     })?;
     g.output("x_rot", y)?;
     g.validate()?;

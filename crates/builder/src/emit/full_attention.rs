@@ -58,15 +58,15 @@ pub fn full_attention(g: &mut Graph, p: &Params, x: Value, a: FullAttention) -> 
         let t_col = rope::column(g, "pos_col", t, 1)?;
         let f = rope::freqs_const(g, &layout)?;
         let tabs = rope::tables(g, t_col, f)?;
-        let partner = rope::partner_const(g, &layout)?;
+        let swap = rope::swap_plan(g, &layout)?;
         let s = g.with_scope("xpos", |g| xpos::scale(g, t, n.scalar, &layout, e, 512.0, 1))?;
         let tq = g.with_scope("q_xpos", |g| rope::scale_tables(g, tabs, s))?;
         let tk = g.with_scope("k_xpos", |g| {
             let inv = g.reciprocal("inv_scale", s)?;
             rope::scale_tables(g, tabs, inv)
         })?;
-        let q = g.with_scope("q", |g| rope::apply(g, qkv_heads[0], tq, partner))?;
-        let k = g.with_scope("k", |g| rope::apply(g, qkv_heads[1], tk, partner))?;
+        let q = g.with_scope("q", |g| rope::apply(g, qkv_heads[0], tq, &swap))?;
+        let k = g.with_scope("k", |g| rope::apply(g, qkv_heads[1], tk, &swap))?;
         Ok((q, k, t_col))
     })?;
     // 3. sim = (q · kᵀ) · e^-1/2: [..., H, L, L]

@@ -101,13 +101,13 @@ pub fn local_attention(g: &mut Graph, p: &Params, x: Value, a: LocalAttention) -
     // 6. half-layout rotary, positions 0..2W-1 of the look-around axis (queries: W..2W-1)
     let inv_freq = p.get("attn_fn.rel_pos.inv_freq", &[(e / 2) as i64])?;
     let layout = RopeLayout { head_dim: e, start: 0, layout: Layout::Half, freqs: inv_freq };
-    let partner = rope::partner_const(g, &layout)?;
+    let swap = rope::swap_plan(g, &layout)?;
     let (qc, qs) = rotary_table(&layout, w, w);
     let (kc, ks) = rotary_table(&layout, 0, 2 * w);
     let tq = Tables { cos: g.constant("q_cos", Tensor::f32(vec![w as i64, e as i64], qc).map_err(rope::bad("q_cos"))?)?, sin: g.constant("q_sin", Tensor::f32(vec![w as i64, e as i64], qs).map_err(rope::bad("q_sin"))?)? };
     let tk = Tables { cos: g.constant("k_cos", Tensor::f32(vec![2 * w as i64, e as i64], kc).map_err(rope::bad("k_cos"))?)?, sin: g.constant("k_sin", Tensor::f32(vec![2 * w as i64, e as i64], ks).map_err(rope::bad("k_sin"))?)? };
-    let q = g.with_scope("q_rot", |g| rope::apply(g, q, tq, partner))?;
-    let k = g.with_scope("k_rot", |g| rope::apply(g, k, tk, partner))?;
+    let q = g.with_scope("q_rot", |g| rope::apply(g, q, tq, &swap))?;
+    let k = g.with_scope("k_rot", |g| rope::apply(g, k, tk, &swap))?;
     // 7. sim = q · kᵀ: [..., nw, W, e] x [..., nw, e, 2W] -> [..., nw, W, 2W]
     let r = g.rank(k);
     let mut kt_perm: Vec<i64> = (0..r as i64).collect();

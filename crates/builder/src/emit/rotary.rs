@@ -173,7 +173,7 @@ struct Rotator {
     dtype: DType,
     /// Trailing unit axes of the decomposed tables (between the sequence and feature axes).
     ones: usize,
-    partner: Option<Value>,
+    swap: Option<rope::Swap>,
     fused: Option<(FusedOp, bool, usize)>,
     rank: usize,
     seq_before_head_dim: bool,
@@ -191,12 +191,12 @@ impl Rotator {
         } else {
             Angles::Precise(row.iter().map(|f| *f as f64).collect())
         };
-        let partner = if fused.is_none() { Some(rope::partner_const(g, layout)?) } else { None };
+        let swap = if fused.is_none() { Some(rope::swap_plan(g, layout)?) } else { None };
         Ok(Rotator {
             angles,
             dtype,
             ones: (-ax - 1) as usize,
-            partner,
+            swap,
             fused: fused.map(|op| (op, layout.layout == Layout::Interleaved, layout.rot_dim())),
             rank: cfg.rank,
             seq_before_head_dim: cfg.seq_before_head_dim,
@@ -218,13 +218,13 @@ impl Rotator {
     /// Rotate `x` with `tabs`, times `scale` (xPos) when given; the result is named by the scope.
     fn rotate(&self, g: &mut Graph, x: Value, tabs: Tables, scale: Option<Value>) -> Result<Value, BuildError> {
         let Some((op, interleaved, rot)) = self.fused else {
-            let partner = self.partner.ok_or_else(|| BuildError::Graph { graph: g.name().into(), message: "decomposed rotation without a partner table".into() })?;
+            let swap = self.swap.as_ref().ok_or_else(|| BuildError::Graph { graph: g.name().into(), message: "decomposed rotation without a swap plan".into() })?;
             let tabs = match scale {
                 Some(s) => g.with_scope("xpos", |g| rope::scale_tables(g, tabs, s))?,
                 None => tabs,
             };
             let tabs = rope::cast_tables(g, tabs, self.dtype)?;
-            return rope::apply(g, x, tabs, partner);
+            return rope::apply(g, x, tabs, swap);
         };
         // 1. x as [B, heads, S, H]: rank 3 [B, S, H] gains a heads axis, [B, S, heads, H] is transposed
         let x4 = match (self.rank, self.seq_before_head_dim) {
