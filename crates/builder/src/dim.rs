@@ -233,6 +233,7 @@ impl Dim {
     }
 
     /// Numpy-style broadcast of two dims. `Err` when both are fixed, different and not 1.
+    #[allow(clippy::result_unit_err)] // the caller builds the error with both shapes
     pub fn broadcast(&self, other: &Dim) -> Result<Dim, ()> {
         match (self, other) {
             (a, b) if a == b => Ok(a.clone()),

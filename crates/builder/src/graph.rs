@@ -395,7 +395,7 @@ impl Graph {
     /// Add an ai.onnx node with one output, named `local` in the current scope.
     pub fn add_node(&mut self, local: &str, op: &str, inputs: &[Option<Value>], attrs: Attrs) -> Result<Value, BuildError> {
         let name = self.scoped(local);
-        let outs = self.add_node_full(&name, op, "", inputs, attrs, &[name.clone()])?;
+        let outs = self.add_node_full(&name, op, "", inputs, attrs, std::slice::from_ref(&name))?;
         Ok(outs[0])
     }
 
@@ -409,7 +409,7 @@ impl Graph {
     /// Add a node in a given domain with one output (e.g. `com.microsoft` contrib ops).
     pub fn add_node_in(&mut self, local: &str, domain: &str, op: &str, inputs: &[Option<Value>], attrs: Attrs) -> Result<Value, BuildError> {
         let name = self.scoped(local);
-        let outs = self.add_node_full(&name, op, domain, inputs, attrs, &[name.clone()])?;
+        let outs = self.add_node_full(&name, op, domain, inputs, attrs, std::slice::from_ref(&name))?;
         Ok(outs[0])
     }
 

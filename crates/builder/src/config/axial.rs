@@ -64,11 +64,10 @@ impl AxialRotaryConfig {
         if let Some(n) = num_axes.filter(|n| *n != k) {
             return Err(ConfigError::new("num_axes", format!("{n} does not match the {k} axes of axial_dims/offsets")));
         }
-        if let Some(o) = &offsets {
-            if o.len() != k {
+        if let Some(o) = &offsets
+            && o.len() != k {
                 return Err(ConfigError::new("offsets", format!("has {} entries, one per axis ({k}) is needed", o.len())));
             }
-        }
         let rot = 2 * freqs.count();
         let head_dim = f.opt_usize("head_dim")?.unwrap_or(k * rot);
         if k * rot > head_dim {

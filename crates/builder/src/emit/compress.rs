@@ -4,6 +4,7 @@
 //! - `c == 1`: `Linear(D, d, no bias)` (`compress_fn.weight`), or identity when `D == d`;
 //! - `c > 1`: causal `Conv1d(D, 4D, kernel c, stride s)` with `c-1` zeros on the left
 //!   (`compress_fn.1.conv`), SiLU, `Conv1d(4D, d, 1)` (`compress_fn.3`).
+//!
 //! Opsets 17+, float32, n symbolic.
 
 use crate::emit::linear::{linear, silu};

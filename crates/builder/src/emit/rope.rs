@@ -395,7 +395,7 @@ mod tests {
     #[test]
     fn lang_freqs_match_package_values() {
         // RotaryEmbedding(16).freqs from rotary-embedding-torch 0.9.1 (reference doc §11).
-        let want = [1.0f32, 0.31622776, 0.1, 0.031622779, 0.01, 0.0031622779, 0.001, 0.00031622779];
+        let want = [1.0f32, 0.31622776, 0.1, 0.031_622_78, 0.01, 0.0031622779, 0.001, 0.000_316_227_8];
         assert_eq!(lang_freqs(16, 10000.0), want);
     }
 

@@ -59,11 +59,10 @@ pub fn fused_fallback_reason(cfg: &RotaryConfig, op: FusedOp) -> Option<String> 
 /// frequencies from a checkpoint); its length must equal the configured number of frequencies.
 pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitError> {
     let fused_op = cfg.fused_op;
-    if let Some(f) = &freqs {
-        if f.len() != cfg.num_rotary_freqs() {
+    if let Some(f) = &freqs
+        && f.len() != cfg.num_rotary_freqs() {
             return Err(EmitError::Weight { key: "freqs".into(), message: format!("has {} entries, the config needs {}", f.len(), cfg.num_rotary_freqs()) });
         }
-    }
     let layout = layout_of(cfg, freqs);
     let (fused, form_note) = match cfg.common.form {
         Form::Decomposed => (None, "decomposed".to_string()),

@@ -147,7 +147,7 @@ pub(crate) fn broadcast_shapes(shapes: &[&[Dim]]) -> Result<Vec<Dim>, InferError
         let off = rank - s.len();
         for (i, d) in s.iter().enumerate() {
             out[off + i] = out[off + i].broadcast(d).map_err(|_| InferError::Broadcast {
-                lhs: shape_text(&shapes[0]),
+                lhs: shape_text(shapes[0]),
                 rhs: shape_text(s),
             })?;
         }

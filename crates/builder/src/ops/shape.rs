@@ -85,15 +85,14 @@ pub(super) fn infer_reshape(ctx: &InferCtx) -> InferResult {
             };
         }
     }
-    if let (Some(input), true) = (input, out.iter().all(|d| d.fixed().is_some())) {
-        if input.iter().all(|d| d.fixed().is_some()) {
+    if let (Some(input), true) = (input, out.iter().all(|d| d.fixed().is_some()))
+        && input.iter().all(|d| d.fixed().is_some()) {
             let a: i64 = input.iter().filter_map(Dim::fixed).product();
             let b: i64 = out.iter().filter_map(Dim::fixed).product();
             if a != b {
                 return Err(InferError::Invalid(format!("cannot reshape {} ({a} elements) into {}", shape_text(input), shape_text(&out))));
             }
         }
-    }
     Ok(vec![Inferred::new(x.dtype, out).with_value(x.sym_value.clone())])
 }
 
@@ -166,11 +165,10 @@ pub(super) fn infer_concat(ctx: &InferCtx) -> InferResult {
                 if p != q {
                     return Err(InferError::Invalid(format!("inputs {} and {} differ at axis {j}", shape_text(shapes[0]), shape_text(s))));
                 }
-            } else if out[j] != *d {
-                if out[j].fixed().is_none() && d.fixed().is_some() {
+            } else if out[j] != *d
+                && out[j].fixed().is_none() && d.fixed().is_some() {
                     out[j] = d.clone();
                 }
-            }
         }
     }
     let sym = if rank == 1 {
@@ -267,11 +265,10 @@ pub(super) fn infer_gather(ctx: &InferCtx) -> InferResult {
     want_int(idx, 1)?;
     let (Some(s), Some(is)) = (known_shape(x), known_shape(idx)) else { return Ok(vec![Inferred::rankless(x.dtype)]) };
     let ax = norm_axis(ctx.attr_int("axis")?.unwrap_or(0), s.len(), "axis")?;
-    if let (Some(n), Some(vals)) = (s[ax].fixed(), fixed_values(idx)) {
-        if let Some(bad) = vals.iter().find(|v| **v >= n || **v < -n) {
+    if let (Some(n), Some(vals)) = (s[ax].fixed(), fixed_values(idx))
+        && let Some(bad) = vals.iter().find(|v| **v >= n || **v < -n) {
             return Err(InferError::Invalid(format!("index {bad} out of range for axis {ax} of size {n}")));
         }
-    }
     let mut out = s[..ax].to_vec();
     out.extend_from_slice(is);
     out.extend_from_slice(&s[ax + 1..]);
