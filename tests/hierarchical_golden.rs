@@ -13,17 +13,15 @@ use rotor_builder::config::{HierarchicalConfig, ModelConfig, Window};
 use rotor_builder::emit::{self, params::ParamSource};
 use rotor_builder::{DType, Dim, Graph, WeightMap};
 use rotor_runtime::{NamedTensors, Tolerance};
-use rotor_tests::{Golden, PARITY_BACKENDS, check_against_golden, model_dir, ort_available, read_golden, repo_root};
+use rotor_tests::{Golden, PARITY_BACKENDS, check_against_golden, golden_files, model_dir, ort_available, read_golden, repo_root};
+
+/// The golden files of a directory (not their `.weights.safetensors` checkpoints).
+fn goldens_in(dir: &Path) -> Vec<PathBuf> {
+    golden_files(dir).into_iter().filter(|p| !p.to_string_lossy().ends_with(".weights.safetensors")).collect()
+}
 
 fn cases() -> Vec<PathBuf> {
-    let dir = repo_root().join("golden/hierarchical");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("golden dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_string_lossy().ends_with(".safetensors") && !p.to_string_lossy().ends_with(".weights.safetensors"))
-        .collect();
-    v.sort();
-    v
+    goldens_in(&repo_root().join("golden/hierarchical"))
 }
 
 fn weights_of(path: &Path) -> WeightMap {
@@ -194,12 +192,7 @@ fn held_out_hierarchical_checkpoints_match_when_provided() {
     if !ort_available("held_out_hierarchical") {
         return;
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_string_lossy().ends_with(".safetensors") && !p.to_string_lossy().ends_with(".weights.safetensors"))
-        .collect();
-    files.sort();
+    let files = goldens_in(Path::new(&dir));
     assert!(!files.is_empty(), "no goldens in {}", Path::new(&dir).display());
     let mut failures = Vec::new();
     for f in &files {

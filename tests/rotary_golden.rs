@@ -88,7 +88,7 @@ fn sinusoidal_goldens_match_float64_numpy_in_ort_and_tract() {
 fn freq_mismatches(path: &Path) -> (usize, usize, usize) {
     let golden = read_golden(path);
     let spec = match rotor_builder::config::ModelConfig::from_json(&golden.config).expect("config") {
-        rotor_builder::config::ModelConfig::Rotary(c) => c.freq_spec(),
+        rotor_builder::config::ModelConfig::Rotary(c) => c.freqs,
         rotor_builder::config::ModelConfig::AxialRotary(c) => c.freqs,
         other => panic!("{}: not a rotary config: {other:?}", golden.name),
     };

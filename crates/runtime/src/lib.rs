@@ -40,29 +40,34 @@ pub enum BackendKind {
     Torch,
 }
 
+/// ORT options of an ORT backend kind.
+fn ort_options(kind: BackendKind) -> OrtOptions {
+    match kind {
+        BackendKind::OrtCpuNoOpt => OrtOptions { optimize: false, ..OrtOptions::default() },
+        BackendKind::OrtCuda => OrtOptions { device: OrtDevice::Cuda, ..OrtOptions::default() },
+        _ => OrtOptions::default(),
+    }
+}
+
 /// Load `model` into the backend `kind`.
 pub fn load(kind: BackendKind, model: &[u8]) -> Result<Box<dyn Backend>, RuntimeError> {
     Ok(match kind {
-        BackendKind::OrtCpu => Box::new(OrtBackend::new(model, &OrtOptions::default())?),
-        BackendKind::OrtCpuNoOpt => Box::new(OrtBackend::new(model, &OrtOptions { optimize: false, ..OrtOptions::default() })?),
-        BackendKind::OrtCuda => Box::new(OrtBackend::new(model, &OrtOptions { device: OrtDevice::Cuda, ..OrtOptions::default() })?),
         BackendKind::Tract => Box::new(TractBackend::new(model)?),
         #[cfg(feature = "torch")]
         BackendKind::Torch => Box::new(torch_backend::from_metadata(&rotor_export::metadata(model).map_err(|e| RuntimeError::Input { name: "model".into(), message: e.to_string() })?)?),
+        ort => Box::new(OrtBackend::new(model, &ort_options(ort))?),
     })
 }
 
 /// Load the ONNX file at `path` into the backend `kind` (external data resolved next to it).
 pub fn load_path(kind: BackendKind, path: &std::path::Path) -> Result<Box<dyn Backend>, RuntimeError> {
     Ok(match kind {
-        BackendKind::OrtCpu => Box::new(OrtBackend::from_file(path, &OrtOptions::default())?),
-        BackendKind::OrtCpuNoOpt => Box::new(OrtBackend::from_file(path, &OrtOptions { optimize: false, ..OrtOptions::default() })?),
-        BackendKind::OrtCuda => Box::new(OrtBackend::from_file(path, &OrtOptions { device: OrtDevice::Cuda, ..OrtOptions::default() })?),
         BackendKind::Tract => Box::new(TractBackend::from_file(path)?),
         #[cfg(feature = "torch")]
         BackendKind::Torch => {
             let bytes = std::fs::read(path).map_err(|e| RuntimeError::Io { path: path.display().to_string(), message: e.to_string() })?;
             load(BackendKind::Torch, &bytes)?
         }
+        ort => Box::new(OrtBackend::from_file(path, &ort_options(ort))?),
     })
 }

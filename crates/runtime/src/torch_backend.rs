@@ -31,22 +31,23 @@ impl TorchRotary {
     /// checkpoint `freqs`.
     pub fn new(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<TorchRotary, RuntimeError> {
         let opts = (Kind::Float, Device::Cpu);
-        let dim = cfg.dim as i64;
-        let freqs = match (freqs, &cfg.custom_freqs, cfg.freqs_for) {
+        let spec = &cfg.freqs;
+        let dim = spec.dim as i64;
+        let freqs = match (freqs, &spec.custom_freqs, spec.freqs_for) {
             (Some(f), _, _) => Tensor::from_slice(&f),
             (None, Some(c), _) => Tensor::from_slice(&c.iter().map(|v| *v as f32).collect::<Vec<_>>()),
             (None, None, FreqsFor::Lang) => {
-                let theta = cfg.theta * cfg.theta_rescale_factor.powf(cfg.dim as f64 / (cfg.dim as f64 - 2.0));
+                let theta = spec.theta * spec.theta_rescale_factor.powf(spec.dim as f64 / (spec.dim as f64 - 2.0));
                 let e = Tensor::arange_start_step(0, dim, 2, (Kind::Int64, Device::Cpu)).narrow(0, 0, dim / 2).to_kind(Kind::Float) / (dim as f64);
                 // torch: 1. / (theta ** e), with theta a Python float
                 let p = Tensor::from(theta).to_kind(Kind::Float).pow(&e);
                 p.reciprocal()
             }
-            (None, None, FreqsFor::Pixel) => Tensor::linspace(1.0, cfg.max_freq / 2.0, dim / 2, opts) * std::f64::consts::PI,
-            (None, None, FreqsFor::Constant) => Tensor::ones([cfg.num_freqs as i64], opts),
+            (None, None, FreqsFor::Pixel) => Tensor::linspace(1.0, spec.max_freq / 2.0, dim / 2, opts) * std::f64::consts::PI,
+            (None, None, FreqsFor::Constant) => Tensor::ones([spec.num_freqs as i64], opts),
         };
         // (arange(0, dim, 2) + 0.4 * dim) / (1.4 * dim)
-        let xpos_base = (Tensor::arange_start_step(0, dim, 2, (Kind::Int64, Device::Cpu)) + 0.4 * cfg.dim as f64) / (1.4 * cfg.dim as f64);
+        let xpos_base = (Tensor::arange_start_step(0, dim, 2, (Kind::Int64, Device::Cpu)) + 0.4 * spec.dim as f64) / (1.4 * spec.dim as f64);
         Ok(TorchRotary { cfg: cfg.clone(), freqs, xpos_base })
     }
 

@@ -51,18 +51,11 @@ pub enum FusedOp {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RotaryConfig {
     pub common: Common,
-    /// `dim`: the rotary dimension the frequencies are built for (even, ≥ 4).
-    pub dim: usize,
-    /// `custom_freqs`: used as given when present.
-    pub custom_freqs: Option<Vec<f64>>,
-    pub freqs_for: FreqsFor,
-    pub theta: f64,
-    pub max_freq: f64,
-    pub num_freqs: usize,
+    /// The frequency kwargs (`dim`, `custom_freqs`, `freqs_for`, `theta`, ...).
+    pub freqs: FreqSpec,
     pub use_xpos: bool,
     pub xpos_scale_base: f64,
     pub interpolate_factor: f64,
-    pub theta_rescale_factor: f64,
     pub seq_before_head_dim: bool,
     /// Feature size of the inputs (default `dim`).
     pub head_dim: usize,
@@ -81,7 +74,9 @@ pub struct RotaryConfig {
 /// The frequency kwargs of `RotaryEmbedding` (what `self.freqs` is built from).
 #[derive(Clone, Debug, PartialEq)]
 pub struct FreqSpec {
+    /// `dim`: the rotary dimension the frequencies are built for (even, ≥ 4).
     pub dim: usize,
+    /// `custom_freqs`: used as given when present.
     pub custom_freqs: Option<Vec<f64>>,
     pub freqs_for: FreqsFor,
     pub theta: f64,
@@ -141,7 +136,8 @@ impl RotaryConfig {
     pub fn read(f: &mut Fields) -> Result<RotaryConfig, ConfigError> {
         let common = Common::read(f)?;
         f.ignore(ROTARY_IGNORED);
-        let FreqSpec { dim, custom_freqs, freqs_for, theta, max_freq, num_freqs, theta_rescale_factor } = FreqSpec::read(f)?;
+        let freqs = FreqSpec::read(f)?;
+        let dim = freqs.dim;
         let use_xpos = f.bool_or("use_xpos", false)?;
         let xpos_scale_base = f.f64_or("xpos_scale_base", 512.0)?;
         if xpos_scale_base == 0.0 {
@@ -180,16 +176,10 @@ impl RotaryConfig {
         };
         let cfg = RotaryConfig {
             common,
-            dim,
-            custom_freqs,
-            freqs_for,
-            theta,
-            max_freq,
-            num_freqs,
+            freqs,
             use_xpos,
             xpos_scale_base,
             interpolate_factor,
-            theta_rescale_factor,
             seq_before_head_dim,
             head_dim,
             rank,
@@ -203,22 +193,9 @@ impl RotaryConfig {
         Ok(cfg)
     }
 
-    /// The frequency kwargs.
-    pub fn freq_spec(&self) -> FreqSpec {
-        FreqSpec {
-            dim: self.dim,
-            custom_freqs: self.custom_freqs.clone(),
-            freqs_for: self.freqs_for,
-            theta: self.theta,
-            max_freq: self.max_freq,
-            num_freqs: self.num_freqs,
-            theta_rescale_factor: self.theta_rescale_factor,
-        }
-    }
-
     /// Number of frequencies (`len(freqs)` in the package).
     pub fn num_rotary_freqs(&self) -> usize {
-        self.freq_spec().count()
+        self.freqs.count()
     }
 
     /// Rotated width `2 * len(freqs)`.
@@ -234,7 +211,7 @@ impl RotaryConfig {
     fn check(&self) -> Result<(), ConfigError> {
         let rot = self.rot_dim();
         if rot > self.head_dim {
-            let field = if self.custom_freqs.is_some() { "custom_freqs" } else { "dim" };
+            let field = if self.freqs.custom_freqs.is_some() { "custom_freqs" } else { "dim" };
             return Err(ConfigError::new(field, format!("rotary dim {rot} (2 * number of frequencies) exceeds head_dim {}", self.head_dim)));
         }
         if self.start_index + rot > self.head_dim {
@@ -250,8 +227,8 @@ impl RotaryConfig {
                     "xPos needs queries and keys together: use mode \"qk\" or \"cached_qk\" (rotate_queries_or_keys forbids xPos)",
                 ));
             }
-            if rot != self.dim {
-                return Err(ConfigError::new("use_xpos", format!("xPos scales all {} features of dim, but the frequencies rotate {rot}", self.dim)));
+            if rot != self.freqs.dim {
+                return Err(ConfigError::new("use_xpos", format!("xPos scales all {} features of dim, but the frequencies rotate {rot}", self.freqs.dim)));
             }
             if self.mode == RotaryMode::Qk && self.offset_input {
                 return Err(ConfigError::new("offset_input", "rotate_queries_and_keys (mode \"qk\" with xPos) takes no offset; use mode \"cached_qk\""));

@@ -62,11 +62,11 @@ pub fn build_from_json(config: &Value, weights: Option<&WeightMap>) -> Result<Gr
 /// while rotor rounds correctly (as torch's scalar path does). `None` when not applicable.
 pub fn precision_note(config: &Value) -> Option<String> {
     match ModelConfig::from_json(config).ok()? {
-        ModelConfig::Rotary(c) if c.custom_freqs.is_none() && c.freqs_for == crate::config::FreqsFor::Lang && c.dim >= 32 => Some(format!(
+        ModelConfig::Rotary(c) if c.freqs.custom_freqs.is_none() && c.freqs.freqs_for == crate::config::FreqsFor::Lang && c.freqs.dim >= 32 => Some(format!(
             "frequencies computed from the config; torch computes dim >= 32 ({}) with SLEEF's vectorised powf, \
              up to 1 ulp apart, which past ~1000 positions can reach the 1e-4 parity tolerance. \
              For bit-exact frequencies pass the module's state_dict with --weights (its `freqs`).",
-            c.dim
+            c.freqs.dim
         )),
         _ => None,
     }

@@ -32,7 +32,7 @@ use crate::tensor::Tensor;
 /// The layout of a rotary config, with the frequencies to use (`freqs` from a checkpoint when
 /// given, else as the package computes them).
 pub fn layout_of(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> RopeLayout {
-    RopeLayout { head_dim: cfg.head_dim, start: cfg.start_index, layout: cfg.layout, freqs: freqs.unwrap_or_else(|| rope::package_freqs(&cfg.freq_spec())) }
+    RopeLayout { head_dim: cfg.head_dim, start: cfg.start_index, layout: cfg.layout, freqs: freqs.unwrap_or_else(|| rope::package_freqs(&cfg.freqs)) }
 }
 
 /// Why `form: "fused"` cannot be honoured for this config (`None`: it can).
@@ -106,7 +106,7 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
                 let t = rope::positions(g, "pos", offset, n.scalar, cfg.interpolate_factor)?;
                 let tabs = r.tables(g, &t)?;
                 let (sq, sk) = if cfg.use_xpos {
-                    let s = g.with_scope("xpos", |g| xpos::scale(g, t.t, n.scalar, &layout, cfg.dim, cfg.xpos_scale_base, r.ones))?;
+                    let s = g.with_scope("xpos", |g| xpos::scale(g, t.t, n.scalar, &layout, cfg.freqs.dim, cfg.xpos_scale_base, r.ones))?;
                     let inv = g.reciprocal("xpos_inv", s)?;
                     (Some(s), Some(inv))
                 } else {
@@ -134,11 +134,11 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
                 let (sq, sk) = if cfg.use_xpos {
                     // xPos positions ignore the offset: seq = arange(Nk); q uses seq[-Nq:] with
                     // centre Nq // 2, k uses seq with centre Nk // 2.
-                    let sk = g.with_scope("xpos_k", |g| xpos::scale(g, tk_pos.t, nk.scalar, &layout, cfg.dim, cfg.xpos_scale_base, r.ones))?;
+                    let sk = g.with_scope("xpos_k", |g| xpos::scale(g, tk_pos.t, nk.scalar, &layout, cfg.freqs.dim, cfg.xpos_scale_base, r.ones))?;
                     let sk = g.reciprocal("xpos_k_inv", sk)?;
                     let sq = g.with_scope("xpos_q", |g| {
                         let tail = tail_1d(g, tk_pos.t, nk, nq)?;
-                        xpos::scale(g, tail, nq.scalar, &layout, cfg.dim, cfg.xpos_scale_base, r.ones)
+                        xpos::scale(g, tail, nq.scalar, &layout, cfg.freqs.dim, cfg.xpos_scale_base, r.ones)
                     })?;
                     (Some(sq), Some(sk))
                 } else {
