@@ -34,7 +34,13 @@ fn token_shift_ref(x: &[f32], rows: usize, l: usize, d: usize) -> Vec<f32> {
         for t in 0..l {
             for j in 0..d {
                 let at = (r * l + t) * d + j;
-                y[at] = if j < first { x[at] } else if t == 0 { 0.0 } else { x[(r * l + t - 1) * d + j] };
+                y[at] = if j < first {
+                    x[at]
+                } else if t == 0 {
+                    0.0
+                } else {
+                    x[(r * l + t - 1) * d + j]
+                };
             }
         }
     }

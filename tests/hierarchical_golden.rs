@@ -92,8 +92,18 @@ fn emitter_graph(cfg: &HierarchicalConfig, weights: &WeightMap, path: &str, inpu
             ["layers", _, i, "attn"] => {
                 let h = &cfg.hierarchies[i.parse::<usize>().expect("index")];
                 match h.window {
-                    Window::Local(w) => emit::local_attention::local_attention(g, &p, ins[0], emit::local_attention::LocalAttention { dim: h.dim, heads: h.heads, dim_head: h.dim_head, window: w }),
-                    Window::Full => emit::full_attention::full_attention(g, &p, ins[0], emit::full_attention::FullAttention { dim: h.dim, heads: h.heads, dim_head: h.dim_head }),
+                    Window::Local(w) => emit::local_attention::local_attention(
+                        g,
+                        &p,
+                        ins[0],
+                        emit::local_attention::LocalAttention { dim: h.dim, heads: h.heads, dim_head: h.dim_head, window: w },
+                    ),
+                    Window::Full => emit::full_attention::full_attention(
+                        g,
+                        &p,
+                        ins[0],
+                        emit::full_attention::FullAttention { dim: h.dim, heads: h.heads, dim_head: h.dim_head },
+                    ),
                     Window::NoAttention => panic!("{path}: no attention in this block"),
                 }
             }
@@ -102,7 +112,8 @@ fn emitter_graph(cfg: &HierarchicalConfig, weights: &WeightMap, path: &str, inpu
                 emit::feed_forward::feed_forward(g, &p, ins[0], h.dim, h.ff_inner())
             }
             ["hierarchical_merges", _] => {
-                let streams: Vec<emit::merge::Stream> = cfg.hierarchies.iter().zip(&ins).map(|(h, t)| emit::merge::Stream { tokens: *t, stride: h.stride, dim: h.dim }).collect();
+                let streams: Vec<emit::merge::Stream> =
+                    cfg.hierarchies.iter().zip(&ins).map(|(h, t)| emit::merge::Stream { tokens: *t, stride: h.stride, dim: h.dim }).collect();
                 let out = if cfg.hierarchy_merge_all { cfg.total_dim() } else { cfg.hierarchies[cfg.predict_index].dim };
                 emit::merge::merge(g, &p, &streams, out)
             }
@@ -156,7 +167,9 @@ fn every_emitter_matches_its_package_module() {
             let expected = tensors.iter().find(|(n, _)| n == "out").map(|(_, t)| t.clone()).expect("out");
             let g = emitter_graph(&cfg, &weights, &path, &dims);
             let kind = emitter_kind(&cfg, &path);
-            if !snapshotted.contains_key(&kind) && golden.name == "h128_windows" || (kind == "merge_strided" || kind == "compress_c8_s8") && !snapshotted.contains_key(&kind) {
+            if !snapshotted.contains_key(&kind) && golden.name == "h128_windows"
+                || (kind == "merge_strided" || kind == "compress_c8_s8") && !snapshotted.contains_key(&kind)
+            {
                 snapshot(&format!("hierarchical_emitter__{kind}"), rotor_export::text::print(&g));
                 snapshotted.insert(kind.clone(), golden.name.clone());
             }

@@ -151,7 +151,9 @@ fn held_out_goldens_match_when_provided() {
 #[test]
 fn demo_configs_are_the_golden_configs() {
     // scripts/demo.sh checks examples/*.json against these goldens: keep them in step.
-    for (example, golden) in [("xpos_qk.json", "rotary/xpos_qk"), ("kv_cache_rope.json", "rotary/cached_qk_offset"), ("hierarchical_config_a.json", "hierarchical/demo_config_a")] {
+    for (example, golden) in
+        [("xpos_qk.json", "rotary/xpos_qk"), ("kv_cache_rope.json", "rotary/cached_qk_offset"), ("hierarchical_config_a.json", "hierarchical/demo_config_a")]
+    {
         let text = std::fs::read_to_string(repo_root().join("examples").join(example)).expect("example");
         let cfg: serde_json::Value = serde_json::from_str(&text).expect("json");
         let g = read_golden(&repo_root().join(format!("golden/{golden}.safetensors")));
@@ -219,7 +221,11 @@ fn fused_forms_match_the_goldens_and_fall_back_with_a_reason() {
             let form = g.metadata().iter().find(|(k, _)| k == "rotor.form").map(|(_, v)| v.clone()).unwrap_or_default();
             let has_op = g.nodes().iter().any(|n| n.op_type == "RotaryEmbedding");
             assert_eq!(has_op, form.starts_with("fused"), "{}: metadata {form:?} vs graph", golden.name);
-            if has_op { fused.push(format!("{}/{op}", golden.name)) } else { fallbacks.push(format!("{}/{op}: {form}", golden.name)) }
+            if has_op {
+                fused.push(format!("{}/{op}", golden.name))
+            } else {
+                fallbacks.push(format!("{}/{op}: {form}", golden.name))
+            }
             let bytes = rotor_export::to_bytes(&g).expect("bytes");
             std::fs::write(model_dir("rotary-fused").join(format!("{}_{op}.onnx", golden.name)), &bytes).expect("write");
             let inputs: Vec<String> = g.inputs().iter().map(|v| g.value_name(*v).to_string()).collect();

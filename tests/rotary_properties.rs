@@ -102,10 +102,11 @@ fn cached_keys_rotate_like_the_plain_graph() {
     let mut rng = rotor_runtime::inputs::Rng::new(5);
     let q: Vec<f32> = (0..nq * 8).map(|_| rng.normal() as f32).collect();
     let k: Vec<f32> = (0..nk * 8).map(|_| rng.normal() as f32).collect();
-    let out = run(BackendKind::OrtCpu, &rotor_export::to_bytes(&cached).expect("bytes"), &vec![
-        ("q".into(), f32_tensor(&[1, nq, 8], q.clone())),
-        ("k".into(), f32_tensor(&[1, nk, 8], k.clone())),
-    ]);
+    let out = run(
+        BackendKind::OrtCpu,
+        &rotor_export::to_bytes(&cached).expect("bytes"),
+        &vec![("q".into(), f32_tensor(&[1, nq, 8], q.clone())), ("k".into(), f32_tensor(&[1, nk, 8], k.clone()))],
+    );
     let single_bytes = rotor_export::to_bytes(&single).expect("bytes");
     let k_ref = run(BackendKind::OrtCpu, &single_bytes, &vec![("x".into(), f32_tensor(&[1, nk, 8], k))]);
     let mut padded = vec![0.0f32; (nk - nq) * 8];

@@ -386,7 +386,9 @@ impl Graph {
     /// An f32 scalar initializer, converted to `dtype` (a float type).
     pub fn const_scalar(&mut self, local: &str, v: f32, dtype: DType) -> Result<Value, BuildError> {
         let name = self.scoped(local);
-        let t = Tensor::scalar_f32(v).cast_f32_to(dtype).ok_or_else(|| BuildError::BadConstant { name: name.clone(), message: format!("cannot hold a float in {dtype}") })?;
+        let t = Tensor::scalar_f32(v)
+            .cast_f32_to(dtype)
+            .ok_or_else(|| BuildError::BadConstant { name: name.clone(), message: format!("cannot hold a float in {dtype}") })?;
         self.constant_raw(&name, t)
     }
 
@@ -415,7 +417,15 @@ impl Graph {
 
     /// Add a node with explicit node and output names (unscoped). Types are inferred; in a
     /// lenient graph an inference failure gives unknown types instead of an error.
-    pub fn add_node_full(&mut self, name: &str, op: &str, domain: &str, inputs: &[Option<Value>], attrs: Attrs, output_names: &[String]) -> Result<Vec<Value>, BuildError> {
+    pub fn add_node_full(
+        &mut self,
+        name: &str,
+        op: &str,
+        domain: &str,
+        inputs: &[Option<Value>],
+        attrs: Attrs,
+        output_names: &[String],
+    ) -> Result<Vec<Value>, BuildError> {
         if name.is_empty() || self.node_names.contains(name) {
             return Err(BuildError::DuplicateName(name.to_string()));
         }
@@ -425,7 +435,11 @@ impl Graph {
             match ops::infer(&ctx) {
                 Some(Ok(outs)) => Ok(outs),
                 Some(Err(source)) => Err(BuildError::Op { node: name.to_string(), op: op.to_string(), source }),
-                None => Err(BuildError::UnsupportedOp { node: name.to_string(), op: op.to_string(), domain: if domain.is_empty() { String::new() } else { format!("{domain}.") } }),
+                None => Err(BuildError::UnsupportedOp {
+                    node: name.to_string(),
+                    op: op.to_string(),
+                    domain: if domain.is_empty() { String::new() } else { format!("{domain}.") },
+                }),
             }
         };
         let inferred = match inferred {
@@ -450,7 +464,14 @@ impl Graph {
             outputs.push(self.new_value(out_name.clone(), inf.dtype, inf.shape, inf.sym_value, Origin::Node { node: node_idx, slot })?);
         }
         self.node_names.insert(name.to_string());
-        self.nodes.push(Node { name: name.to_string(), op_type: op.to_string(), domain: domain.to_string(), inputs: inputs.to_vec(), outputs: outputs.clone(), attrs });
+        self.nodes.push(Node {
+            name: name.to_string(),
+            op_type: op.to_string(),
+            domain: domain.to_string(),
+            inputs: inputs.to_vec(),
+            outputs: outputs.clone(),
+            attrs,
+        });
         Ok(outputs)
     }
 

@@ -130,11 +130,13 @@ impl Tensor {
     /// Parse little-endian raw bytes of the given type and dims.
     pub fn from_le_bytes(dtype: DType, dims: Vec<i64>, bytes: &[u8]) -> Result<Tensor, String> {
         fn chunks<const W: usize, T>(b: &[u8], f: impl Fn([u8; W]) -> T) -> Vec<T> {
-            b.chunks_exact(W).map(|c| {
-                let mut a = [0u8; W];
-                a.copy_from_slice(c);
-                f(a)
-            }).collect()
+            b.chunks_exact(W)
+                .map(|c| {
+                    let mut a = [0u8; W];
+                    a.copy_from_slice(c);
+                    f(a)
+                })
+                .collect()
         }
         let size = dtype.size_of();
         if size == 0 || !bytes.len().is_multiple_of(size) {

@@ -207,9 +207,8 @@ pub fn run(a: BenchArgs) -> Result<u8, Failure> {
                 dm.insert(k.to_string(), v.parse::<i64>().map_err(|_| Failure::usage(format!("--dim {d}: SIZE must be an integer")))?);
             }
             let ins = rotor_runtime::inputs::random_inputs(&g, &dm, &Default::default(), 0).map_err(Failure::usage)?;
-            let ort: Box<dyn rotor_runtime::Backend> = Box::new(
-                rotor_runtime::OrtBackend::from_file(&model, &rotor_runtime::OrtOptions { threads, ..Default::default() }).map_err(Failure::failed)?,
-            );
+            let ort: Box<dyn rotor_runtime::Backend> =
+                Box::new(rotor_runtime::OrtBackend::from_file(&model, &rotor_runtime::OrtOptions { threads, ..Default::default() }).map_err(Failure::failed)?);
             let tract: Box<dyn rotor_runtime::Backend> = Box::new(rotor_runtime::TractBackend::from_file(&model).map_err(Failure::failed)?);
             println!("inputs: {}", ins.iter().map(|(n, t)| format!("{n} {}", t.type_text())).collect::<Vec<_>>().join(", "));
             for mut b in [ort, tract] {

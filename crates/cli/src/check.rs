@@ -168,11 +168,12 @@ pub fn run(a: CheckArgs) -> Result<u8, Failure> {
     if let Some(seq_len) = config_value(&g, "seq_len").and_then(|v| v.as_u64()) {
         for (set, ins, _) in &sets {
             if let Some((_, t)) = ins.iter().find(|(n, _)| n == "ids")
-                && let Some(n) = t.shape().last().filter(|n| **n as u64 > seq_len) {
-                    return Err(Failure::usage(format!(
-                        "set {set}: ids has length {n} > seq_len {seq_len} (the model, like HierarchicalTransformer, accepts 1..=seq_len tokens)"
-                    )));
-                }
+                && let Some(n) = t.shape().last().filter(|n| **n as u64 > seq_len)
+            {
+                return Err(Failure::usage(format!(
+                    "set {set}: ids has length {n} > seq_len {seq_len} (the model, like HierarchicalTransformer, accepts 1..=seq_len tokens)"
+                )));
+            }
         }
     }
 
@@ -235,9 +236,10 @@ pub fn run(a: CheckArgs) -> Result<u8, Failure> {
                 if bi > 0 {
                     let (ref_name, ref_outs) = &results[0];
                     if let Some(Some(r)) = ref_outs.get(i)
-                        && let Some((_, e)) = r.iter().find(|(n, _)| n == oname) {
-                            line(ref_name, e);
-                        }
+                        && let Some((_, e)) = r.iter().find(|(n, _)| n == oname)
+                    {
+                        line(ref_name, e);
+                    }
                 }
             }
         }

@@ -48,10 +48,11 @@ fn parse(a: ExportArgs) -> Result<Parsed, Failure> {
     let mut overrides: Vec<(String, Value)> = Vec::new();
     let mut it = a.shortcut.into_iter().peekable();
     if let Some(first) = it.peek()
-        && !first.starts_with('-') {
-            overrides.push(("kind".into(), Value::String(first.clone())));
-            it.next();
-        }
+        && !first.starts_with('-')
+    {
+        overrides.push(("kind".into(), Value::String(first.clone())));
+        it.next();
+    }
     while let Some(tok) = it.next() {
         let needs_value = matches!(tok.as_str(), "-o" | "--output" | "--config" | "--weights");
         let value = if needs_value { Some(it.next().ok_or_else(|| Failure::usage(format!("{tok} needs a value")))?) } else { None };
@@ -140,13 +141,17 @@ pub fn run(a: ExportArgs) -> Result<u8, Failure> {
         print!("{}", rotor_export::text::print(&g));
     }
     if let Some((_, form)) = g.metadata().iter().find(|(k, _)| k == "rotor.form")
-        && form.contains("not possible") {
-            eprintln!("note: emitted {form}");
-        }
-    if !p.quiet && p.weights.is_none() && !cfg!(feature = "torch")
-        && let Some(note) = rotor_builder::emit::precision_note(&config) {
-            eprintln!("note: {note}");
-        }
+        && form.starts_with("decomposed (")
+    {
+        eprintln!("note: emitted {form}");
+    }
+    if !p.quiet
+        && p.weights.is_none()
+        && !cfg!(feature = "torch")
+        && let Some(note) = rotor_builder::emit::precision_note(&config)
+    {
+        eprintln!("note: {note}");
+    }
     if !p.quiet {
         let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
         eprintln!("wrote {} ({}) in {:.1} ms", files.join(" + "), rotor_export::text::summary(&g), started.elapsed().as_secs_f64() * 1e3);

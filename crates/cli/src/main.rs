@@ -45,14 +45,12 @@ The file is written atomically: on any error nothing is left at OUT. Errors name
     )]
     Export(export::ExportArgs),
     /// Run a model in ONNX Runtime and tract on seeded or given inputs and compare.
-    #[command(
-        long_about = "Run a model in each backend and report max abs/rel differences between backends and \
+    #[command(long_about = "Run a model in each backend and report max abs/rel differences between backends and \
 against expected outputs. Exits 1 when any difference exceeds |a-b| <= atol + rtol*|b|.\n\n\
 Inputs: --inputs FILE (.safetensors or .npz), or seeded normal floats / uniform ints with symbolic dims set \
 by --dim NAME=SIZE. --expect FILE holds expected outputs by output name; tensors named `SET/name` are \
 grouped into sets checked one after another (goldens from rotor's scripts are laid out that way, \
-so `--expect golden.safetensors` alone checks every length in it)."
-    )]
+so `--expect golden.safetensors` alone checks every length in it).")]
     Check(check::CheckArgs),
     /// Print the graph text of a model (one line per node, types and symbolic shapes).
     Print {

@@ -75,12 +75,14 @@ fn unreadable_config_and_unwritable_output_fail_cleanly() {
 fn shortcut_flags_equal_the_config_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = dir.path().join("cfg.json");
-    std::fs::write(&cfg, r#"{"kind":"rotary","dim":16,"use_xpos":true,"mode":"cached_qk","offset_input":true,"custom_freqs":null,"theta":500.0}"#).expect("cfg");
+    std::fs::write(&cfg, r#"{"kind":"rotary","dim":16,"use_xpos":true,"mode":"cached_qk","offset_input":true,"custom_freqs":null,"theta":500.0}"#)
+        .expect("cfg");
     let a = dir.path().join("a.onnx");
     let b = dir.path().join("b.onnx");
     let o = rotor(&["export", "--config", cfg.to_str().expect("utf8"), "-o", a.to_str().expect("utf8")]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = rotor(&["export", "rotary", "--dim", "16", "--use-xpos", "--mode", "cached_qk", "--offset-input", "--theta=500.0", "-o", b.to_str().expect("utf8")]);
+    let o =
+        rotor(&["export", "rotary", "--dim", "16", "--use-xpos", "--mode", "cached_qk", "--offset-input", "--theta=500.0", "-o", b.to_str().expect("utf8")]);
     assert!(o.status.success(), "{}", stderr(&o));
     let pa = rotor(&["print", a.to_str().expect("utf8")]);
     let pb = rotor(&["print", b.to_str().expect("utf8")]);

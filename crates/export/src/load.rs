@@ -83,7 +83,12 @@ fn type_of(v: &ValueInfoProto) -> (DType, Option<Vec<Dim>>) {
 /// Decode a `ModelProto` into a (lenient) graph. External data is resolved against `base_dir`.
 pub fn from_model(m: &ModelProto, base_dir: Option<&Path>) -> Result<Graph, ExportError> {
     let graph = m.graph.as_ref().ok_or_else(|| ExportError::Unsupported("the model has no graph".into()))?;
-    let opset = m.opset_import.iter().find(|o| o.domain.as_deref().unwrap_or("").is_empty() || o.domain.as_deref() == Some("ai.onnx")).and_then(|o| o.version).unwrap_or(17);
+    let opset = m
+        .opset_import
+        .iter()
+        .find(|o| o.domain.as_deref().unwrap_or("").is_empty() || o.domain.as_deref() == Some("ai.onnx"))
+        .and_then(|o| o.version)
+        .unwrap_or(17);
     let mut g = Graph::new_lenient(graph.name.as_deref().unwrap_or("graph"), opset);
     for t in &graph.initializer {
         g.constant_raw(t.name.as_deref().unwrap_or(""), tensor_from_proto(t, base_dir)?)?;

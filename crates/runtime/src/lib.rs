@@ -13,9 +13,9 @@ pub mod inputs;
 mod ort_backend;
 pub mod refs;
 mod tensor;
-mod tract_backend;
 #[cfg(feature = "torch")]
 pub mod torch_backend;
+mod tract_backend;
 
 pub use backend::Backend;
 pub use compare::{Comparison, Tolerance, compare};
@@ -54,7 +54,9 @@ pub fn load(kind: BackendKind, model: &[u8]) -> Result<Box<dyn Backend>, Runtime
     Ok(match kind {
         BackendKind::Tract => Box::new(TractBackend::new(model)?),
         #[cfg(feature = "torch")]
-        BackendKind::Torch => Box::new(torch_backend::from_metadata(&rotor_export::metadata(model).map_err(|e| RuntimeError::Input { name: "model".into(), message: e.to_string() })?)?),
+        BackendKind::Torch => Box::new(torch_backend::from_metadata(
+            &rotor_export::metadata(model).map_err(|e| RuntimeError::Input { name: "model".into(), message: e.to_string() })?,
+        )?),
         ort => Box::new(OrtBackend::new(model, &ort_options(ort))?),
     })
 }

@@ -71,7 +71,9 @@ fn find_in_dir(dir: &Path) -> Option<PathBuf> {
     let mut hits: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libonnxruntime.so.") || n == "libonnxruntime.dylib" || n == "onnxruntime.dll"))
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libonnxruntime.so.") || n == "libonnxruntime.dylib" || n == "onnxruntime.dll")
+        })
         .collect();
     hits.sort();
     hits.pop()
@@ -91,11 +93,9 @@ fn search_ort_library() -> Result<PathBuf, String> {
     if let Some(p) = python_capi_dir().as_deref().and_then(find_in_dir) {
         return Ok(p);
     }
-    Err(
-        "set ORT_DYLIB_PATH to libonnxruntime.so (pip install onnxruntime==1.31.1 ships it in onnxruntime/capi/), \
+    Err("set ORT_DYLIB_PATH to libonnxruntime.so (pip install onnxruntime==1.31.1 ships it in onnxruntime/capi/), \
          or make `python3 -c 'import onnxruntime'` work; scripts/setup_python.sh does both"
-            .into(),
-    )
+        .into())
 }
 
 fn loaded() -> Result<&'static Loaded, RuntimeError> {

@@ -105,7 +105,11 @@ impl TorchRotary {
 
     /// `apply_rotary_emb(freqs, t, start_index, scale, seq_dim)`.
     fn apply(&self, angles: &Tensor, t: &Tensor, scale: Option<&Tensor>) -> Tensor {
-        let (angles, scale) = if self.seq_dim() == -3 { (angles.unsqueeze(1), scale.map(|s| s.unsqueeze(1))) } else { (angles.shallow_clone(), scale.map(Tensor::shallow_clone)) };
+        let (angles, scale) = if self.seq_dim() == -3 {
+            (angles.unsqueeze(1), scale.map(|s| s.unsqueeze(1)))
+        } else {
+            (angles.shallow_clone(), scale.map(Tensor::shallow_clone))
+        };
         let rot = *angles.size().last().unwrap_or(&0);
         let d = *t.size().last().unwrap_or(&0);
         let s = self.cfg.start_index as i64;
@@ -130,7 +134,8 @@ impl TorchRotary {
 
     /// Evaluate the config's mode on named inputs.
     pub fn forward(&self, inputs: &[(String, Tensor)]) -> Result<Vec<(String, Tensor)>, RuntimeError> {
-        let get = |n: &str| inputs.iter().find(|(k, _)| k == n).map(|(_, t)| t).ok_or_else(|| RuntimeError::Input { name: n.into(), message: "not provided".into() });
+        let get =
+            |n: &str| inputs.iter().find(|(k, _)| k == n).map(|(_, t)| t).ok_or_else(|| RuntimeError::Input { name: n.into(), message: "not provided".into() });
         let offset = if self.cfg.offset_input { get("offset")?.int64_value(&[]) } else { 0 };
         let nd = |t: &Tensor| t.size()[(t.dim() as i64 + self.seq_dim()) as usize];
         Ok(match self.cfg.mode {
@@ -226,7 +231,11 @@ impl Backend for TorchRotary {
 /// The libtorch backend for a model exported by rotor, from the config in its metadata
 /// (`rotor.config`): rotary configs only.
 pub fn from_metadata(metadata: &[(String, String)]) -> Result<TorchRotary, RuntimeError> {
-    let text = metadata.iter().find(|(k, _)| k == "rotor.config").map(|(_, v)| v.as_str()).ok_or_else(|| RuntimeError::DeviceUnavailable("the model has no rotor.config metadata; the torch backend evaluates rotor configs".into()))?;
+    let text = metadata
+        .iter()
+        .find(|(k, _)| k == "rotor.config")
+        .map(|(_, v)| v.as_str())
+        .ok_or_else(|| RuntimeError::DeviceUnavailable("the model has no rotor.config metadata; the torch backend evaluates rotor configs".into()))?;
     match rotor_builder::config::ModelConfig::from_json_str(text).map_err(err)? {
         rotor_builder::config::ModelConfig::Rotary(c) => TorchRotary::new(&c, None),
         other => Err(RuntimeError::DeviceUnavailable(format!("the torch backend covers kind \"rotary\", not {:?}", other.kind()))),

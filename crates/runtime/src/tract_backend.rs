@@ -74,17 +74,19 @@ impl Backend for TractBackend {
     fn run(&mut self, inputs: &NamedTensors) -> Result<NamedTensors, RuntimeError> {
         let mut ordered = TVec::new();
         for name in &self.inputs {
-            let t = inputs
-                .iter()
-                .find(|(n, _)| n == name)
-                .ok_or_else(|| RuntimeError::Input { name: name.clone(), message: "not provided".into() })?;
+            let t = inputs.iter().find(|(n, _)| n == name).ok_or_else(|| RuntimeError::Input { name: name.clone(), message: "not provided".into() })?;
             ordered.push(to_tvalue(&t.1));
         }
         // tract panics on some invalid inputs (an out-of-range Gather index, say): report those
         // as errors like any other failure instead of unwinding through the caller.
         let plan = &self.plan;
         let outs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| plan.run(ordered)))
-            .map_err(|p| RuntimeError::Tract(format!("tract panicked: {}", p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default())))?
+            .map_err(|p| {
+                RuntimeError::Tract(format!(
+                    "tract panicked: {}",
+                    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+                ))
+            })?
             .map_err(RuntimeError::tract)?;
         self.outputs.iter().zip(outs.iter()).map(|(n, v)| Ok((n.clone(), from_tvalue(n, v)?))).collect()
     }

@@ -44,7 +44,11 @@ impl AxialRotaryConfig {
                     .enumerate()
                     .map(|(i, v)| match v {
                         Value::Null => Ok(None),
-                        v => v.as_u64().filter(|d| *d > 0).map(|d| Some(d as usize)).ok_or_else(|| ConfigError::new(format!("axial_dims[{i}]"), format!("must be a positive integer or null, got {v}"))),
+                        v => v
+                            .as_u64()
+                            .filter(|d| *d > 0)
+                            .map(|d| Some(d as usize))
+                            .ok_or_else(|| ConfigError::new(format!("axial_dims[{i}]"), format!("must be a positive integer or null, got {v}"))),
                     })
                     .collect::<Result<_, _>>()?,
             ),
@@ -65,9 +69,10 @@ impl AxialRotaryConfig {
             return Err(ConfigError::new("num_axes", format!("{n} does not match the {k} axes of axial_dims/offsets")));
         }
         if let Some(o) = &offsets
-            && o.len() != k {
-                return Err(ConfigError::new("offsets", format!("has {} entries, one per axis ({k}) is needed", o.len())));
-            }
+            && o.len() != k
+        {
+            return Err(ConfigError::new("offsets", format!("has {} entries, one per axis ({k}) is needed", o.len())));
+        }
         let rot = 2 * freqs.count();
         let head_dim = f.opt_usize("head_dim")?.unwrap_or(k * rot);
         if k * rot > head_dim {

@@ -124,7 +124,9 @@ impl<'a> Fields<'a> {
                 .map(|(i, v)| as_usize(v).ok_or_else(|| ConfigError::new(format!("{key}[{i}]"), format!("must be a non-negative integer, got {}", show(v)))))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
-            Some(v) => as_usize(v).map(|x| Some(vec![x])).ok_or_else(|| ConfigError::new(key, format!("must be an integer or a list of integers, got {}", show(v)))),
+            Some(v) => {
+                as_usize(v).map(|x| Some(vec![x])).ok_or_else(|| ConfigError::new(key, format!("must be an integer or a list of integers, got {}", show(v))))
+            }
         }
     }
 
@@ -163,11 +165,7 @@ fn finite(key: &str, v: &Value) -> Result<f64, ConfigError> {
 
 fn show(v: &Value) -> String {
     let text = v.to_string();
-    if text.chars().count() > 40 {
-        format!("{} {}…", type_name(v), text.chars().take(40).collect::<String>())
-    } else {
-        format!("{} ({text})", type_name(v))
-    }
+    if text.chars().count() > 40 { format!("{} {}…", type_name(v), text.chars().take(40).collect::<String>()) } else { format!("{} ({text})", type_name(v)) }
 }
 
 fn quoted(items: &[&str]) -> String {

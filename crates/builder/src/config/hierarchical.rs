@@ -100,10 +100,7 @@ fn read_windows(raw: Option<&Value>, n: usize) -> Result<Vec<Option<usize>>, Con
     let one = |field: &str, v: &Value| -> Result<Option<usize>, ConfigError> {
         match v {
             Value::Null => Ok(None),
-            v => v
-                .as_u64()
-                .map(|w| Some(w as usize))
-                .ok_or_else(|| ConfigError::new(field, format!("must be a non-negative integer or null, got {v}"))),
+            v => v.as_u64().map(|w| Some(w as usize)).ok_or_else(|| ConfigError::new(field, format!("must be a non-negative integer or null, got {v}"))),
         }
     };
     match raw {
@@ -125,12 +122,19 @@ fn float_list(f: &mut Fields, key: &str) -> Result<Option<Vec<f64>>, ConfigError
             let v = items
                 .iter()
                 .enumerate()
-                .map(|(i, x)| x.as_f64().filter(|x| x.is_finite() && *x > 0.0).ok_or_else(|| ConfigError::new(format!("{key}[{i}]"), format!("must be a positive number, got {x}"))))
+                .map(|(i, x)| {
+                    x.as_f64()
+                        .filter(|x| x.is_finite() && *x > 0.0)
+                        .ok_or_else(|| ConfigError::new(format!("{key}[{i}]"), format!("must be a positive number, got {x}")))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Some(v))
         }
         Some(x) => {
-            let v = x.as_f64().filter(|x| x.is_finite() && *x > 0.0).ok_or_else(|| ConfigError::new(key, format!("must be a positive number or a list, got {x}")))?;
+            let v = x
+                .as_f64()
+                .filter(|x| x.is_finite() && *x > 0.0)
+                .ok_or_else(|| ConfigError::new(key, format!("must be a positive number or a list, got {x}")))?;
             Ok(Some(vec![v]))
         }
     }
@@ -160,7 +164,10 @@ impl HierarchicalConfig {
         }
         for (i, c) in hierarchies.iter().enumerate() {
             if !is_pow2(*c) {
-                return Err(ConfigError::new(if n == 1 { "hierarchies".to_string() } else { format!("hierarchies[{i}]") }, format!("compression factors must be powers of two, got {c}")));
+                return Err(ConfigError::new(
+                    if n == 1 { "hierarchies".to_string() } else { format!("hierarchies[{i}]") },
+                    format!("compression factors must be powers of two, got {c}"),
+                ));
             }
         }
         let mut sorted = hierarchies.clone();
@@ -182,7 +189,8 @@ impl HierarchicalConfig {
         let predict_use_all_hierarchy = f.bool_or("predict_use_all_hierarchy", false)?;
         let predict = f.opt_usize("predict_hierarchy")?;
 
-        let list_keys: Vec<&str> = ["dim", "dim_head", "heads", "ff_mult", "hierarchical_stride", "window_sizes"].into_iter().filter(|k| f.is_list(k)).collect();
+        let list_keys: Vec<&str> =
+            ["dim", "dim_head", "heads", "ff_mult", "hierarchical_stride", "window_sizes"].into_iter().filter(|k| f.is_list(k)).collect();
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
             // name the list entry when the user gave a list, the key when a scalar was repeated
@@ -214,7 +222,15 @@ impl HierarchicalConfig {
             if (ff_mult[i] * dims[i] as f64) < 1.0 {
                 return Err(ConfigError::new(at("ff_mult"), "gives a feed-forward width of 0"));
             }
-            out.push(Hierarchy { compress: hierarchies[i], stride: strides[i], dim: dims[i], dim_head: dim_head[i], heads: heads[i], ff_mult: ff_mult[i], window });
+            out.push(Hierarchy {
+                compress: hierarchies[i],
+                stride: strides[i],
+                dim: dims[i],
+                dim_head: dim_head[i],
+                heads: heads[i],
+                ff_mult: ff_mult[i],
+                window,
+            });
         }
         let predict_c = predict.unwrap_or_else(|| *sorted.first().unwrap_or(&1));
         let predict_index = hierarchies

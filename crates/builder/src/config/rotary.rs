@@ -215,10 +215,7 @@ impl RotaryConfig {
             return Err(ConfigError::new(field, format!("rotary dim {rot} (2 * number of frequencies) exceeds head_dim {}", self.head_dim)));
         }
         if self.start_index + rot > self.head_dim {
-            return Err(ConfigError::new(
-                "start_index",
-                format!("start_index {} + rotary dim {rot} runs past head_dim {}", self.start_index, self.head_dim),
-            ));
+            return Err(ConfigError::new("start_index", format!("start_index {} + rotary dim {rot} runs past head_dim {}", self.start_index, self.head_dim)));
         }
         if self.use_xpos {
             if self.mode == RotaryMode::Single {

@@ -63,6 +63,15 @@ pub fn build(cfg: &AxialRotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, 
     let layout = RopeLayout { head_dim: cfg.head_dim, start: 0, layout: Layout::Interleaved, freqs: freqs.repeat(k) };
     let signed = layout.signed_freqs();
     let mut g = Graph::new("axial_rotary", cfg.common.opset)?;
+    g.set_metadata(
+        "rotor.form",
+        match cfg.common.form {
+            crate::config::Form::Decomposed => "decomposed",
+            crate::config::Form::Fused => {
+                "decomposed (fused not implemented for axial_rotary: it would need the axes flattened into one sequence with per-position caches)"
+            }
+        },
+    );
     // x: [B, (B2, …), D1..Dk, head_dim]
     let mut dims: Vec<Dim> = (0..cfg.leading_rank).map(|i| Dim::sym(&if i == 0 { "B".to_string() } else { format!("B{}", i + 1) })).collect();
     for (i, d) in cfg.axial_dims.iter().enumerate() {

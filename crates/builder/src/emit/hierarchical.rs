@@ -91,7 +91,8 @@ pub fn build(cfg: &HierarchicalConfig, weights: &WeightMap) -> Result<Graph, Emi
         let n = g.shape_of("len", ids, 1, Some(2))?;
         let one = g.const_i64s("one", &[1])?;
         let last = g.sub("last_index", n, one)?;
-        let ones = g.constant("seq_len_guard", Tensor::f32(vec![cfg.seq_len as i64], vec![1.0; cfg.seq_len]).map_err(crate::emit::rope::bad("seq_len_guard"))?)?;
+        let ones =
+            g.constant("seq_len_guard", Tensor::f32(vec![cfg.seq_len as i64], vec![1.0; cfg.seq_len]).map_err(crate::emit::rope::bad("seq_len_guard"))?)?;
         let guard = g.gather("assert_len_le_seq_len", ones, last, 0)?;
         Ok(g.mul("", x, guard)?)
     })?;

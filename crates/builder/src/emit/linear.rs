@@ -19,7 +19,8 @@ pub fn linear(g: &mut Graph, p: &Params, x: Value, in_dim: usize, out_dim: usize
             wt[i * out_dim + o] = w[o * in_dim + i];
         }
     }
-    let wt = g.constant("weight_t", Tensor::f32(vec![in_dim as i64, out_dim as i64], wt).map_err(|m| EmitError::Weight { key: p.key("weight"), message: m })?)?;
+    let wt =
+        g.constant("weight_t", Tensor::f32(vec![in_dim as i64, out_dim as i64], wt).map_err(|m| EmitError::Weight { key: p.key("weight"), message: m })?)?;
     if !bias {
         return Ok(g.matmul("", x, wt)?);
     }

@@ -13,9 +13,9 @@ use crate::config::Layout;
 use crate::dtype::DType;
 use crate::emit::linear::linear;
 use crate::emit::norm::layer_norm;
-use crate::emit::{first_rows, pad_to_multiple};
 use crate::emit::params::Params;
 use crate::emit::rope::{self, RopeLayout, Tables};
+use crate::emit::{first_rows, pad_to_multiple};
 use crate::error::EmitError;
 use crate::graph::{Graph, Value};
 use crate::tensor::{Tensor, TensorData};
@@ -104,8 +104,14 @@ pub fn local_attention(g: &mut Graph, p: &Params, x: Value, a: LocalAttention) -
     let swap = rope::swap_plan(g, &layout)?;
     let (qc, qs) = rotary_table(&layout, w, w);
     let (kc, ks) = rotary_table(&layout, 0, 2 * w);
-    let tq = Tables { cos: g.constant("q_cos", Tensor::f32(vec![w as i64, e as i64], qc).map_err(rope::bad("q_cos"))?)?, sin: g.constant("q_sin", Tensor::f32(vec![w as i64, e as i64], qs).map_err(rope::bad("q_sin"))?)? };
-    let tk = Tables { cos: g.constant("k_cos", Tensor::f32(vec![2 * w as i64, e as i64], kc).map_err(rope::bad("k_cos"))?)?, sin: g.constant("k_sin", Tensor::f32(vec![2 * w as i64, e as i64], ks).map_err(rope::bad("k_sin"))?)? };
+    let tq = Tables {
+        cos: g.constant("q_cos", Tensor::f32(vec![w as i64, e as i64], qc).map_err(rope::bad("q_cos"))?)?,
+        sin: g.constant("q_sin", Tensor::f32(vec![w as i64, e as i64], qs).map_err(rope::bad("q_sin"))?)?,
+    };
+    let tk = Tables {
+        cos: g.constant("k_cos", Tensor::f32(vec![2 * w as i64, e as i64], kc).map_err(rope::bad("k_cos"))?)?,
+        sin: g.constant("k_sin", Tensor::f32(vec![2 * w as i64, e as i64], ks).map_err(rope::bad("k_sin"))?)?,
+    };
     let q = g.with_scope("q_rot", |g| rope::apply(g, q, tq, &swap))?;
     let k = g.with_scope("k_rot", |g| rope::apply(g, k, tk, &swap))?;
     // 7. sim = q · kᵀ: [..., nw, W, e] x [..., nw, e, 2W] -> [..., nw, W, 2W]

@@ -32,7 +32,9 @@ pub fn build(config: &ModelConfig, weights: Option<&WeightMap>) -> Result<Graph,
         ModelConfig::AxialRotary(c) => axial_rotary::build(c, checkpoint_freqs(weights, c.freqs.count())?),
         ModelConfig::Sinusoidal(c) => sinusoidal::build(c),
         ModelConfig::Hierarchical(c) => {
-            let w = weights.ok_or_else(|| crate::ConfigError::new("kind", "hierarchical_transformer needs the checkpoint: pass --weights model.safetensors (its state_dict)"))?;
+            let w = weights.ok_or_else(|| {
+                crate::ConfigError::new("kind", "hierarchical_transformer needs the checkpoint: pass --weights model.safetensors (its state_dict)")
+            })?;
             hierarchical::build(c, w)
         }
     }

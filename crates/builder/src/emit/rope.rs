@@ -48,9 +48,7 @@ pub fn linspace_f32(start: f32, end: f32, steps: usize) -> Vec<f32> {
     }
     let step = (end - start) / (steps - 1) as f32;
     let half = steps / 2;
-    (0..steps)
-        .map(|i| if i < half { step.mul_add(i as f32, start) } else { (-step).mul_add((steps - i - 1) as f32, end) })
-        .collect()
+    (0..steps).map(|i| if i < half { step.mul_add(i as f32, start) } else { (-step).mul_add((steps - i - 1) as f32, end) }).collect()
 }
 
 /// `freqs_for='pixel'`: `linspace(1, max_freq / 2, dim // 2) * pi` in f32.

@@ -42,7 +42,12 @@ pub fn fused_fallback_reason(cfg: &RotaryConfig, op: FusedOp) -> Option<String> 
     }
     match (cfg.rank, cfg.seq_before_head_dim) {
         (3, false) | (4, _) => {}
-        (r, sbhd) => return Some(format!("inputs of rank {r}{}: RotaryEmbedding takes [B, heads, S, H] (rank 3 [B, S, H] and rank 4 map onto it)", if sbhd { " with seq_before_head_dim" } else { "" })),
+        (r, sbhd) => {
+            return Some(format!(
+                "inputs of rank {r}{}: RotaryEmbedding takes [B, heads, S, H] (rank 3 [B, S, H] and rank 4 map onto it)",
+                if sbhd { " with seq_before_head_dim" } else { "" }
+            ));
+        }
     }
     if op == FusedOp::Microsoft {
         if cfg.rot_dim() != cfg.head_dim {
@@ -60,14 +65,17 @@ pub fn fused_fallback_reason(cfg: &RotaryConfig, op: FusedOp) -> Option<String> 
 pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitError> {
     let fused_op = cfg.fused_op;
     if let Some(f) = &freqs
-        && f.len() != cfg.num_rotary_freqs() {
-            return Err(EmitError::Weight { key: "freqs".into(), message: format!("has {} entries, the config needs {}", f.len(), cfg.num_rotary_freqs()) });
-        }
+        && f.len() != cfg.num_rotary_freqs()
+    {
+        return Err(EmitError::Weight { key: "freqs".into(), message: format!("has {} entries, the config needs {}", f.len(), cfg.num_rotary_freqs()) });
+    }
     let layout = layout_of(cfg, freqs);
     let (fused, form_note) = match cfg.common.form {
         Form::Decomposed => (None, "decomposed".to_string()),
         Form::Fused => match fused_fallback_reason(cfg, fused_op) {
-            None => (Some(fused_op), format!("fused ({})", if fused_op == FusedOp::Onnx { "ai.onnx RotaryEmbedding" } else { "com.microsoft RotaryEmbedding" })),
+            None => {
+                (Some(fused_op), format!("fused ({})", if fused_op == FusedOp::Onnx { "ai.onnx RotaryEmbedding" } else { "com.microsoft RotaryEmbedding" }))
+            }
             Some(why) => (None, format!("decomposed (fused not possible: {why})")),
         },
     };
@@ -217,7 +225,8 @@ impl Rotator {
     /// Rotate `x` with `tabs`, times `scale` (xPos) when given; the result is named by the scope.
     fn rotate(&self, g: &mut Graph, x: Value, tabs: Tables, scale: Option<Value>) -> Result<Value, BuildError> {
         let Some((op, interleaved, rot)) = self.fused else {
-            let swap = self.swap.as_ref().ok_or_else(|| BuildError::Graph { graph: g.name().into(), message: "decomposed rotation without a swap plan".into() })?;
+            let swap =
+                self.swap.as_ref().ok_or_else(|| BuildError::Graph { graph: g.name().into(), message: "decomposed rotation without a swap plan".into() })?;
             let tabs = match scale {
                 Some(s) => g.with_scope("xpos", |g| rope::scale_tables(g, tabs, s))?,
                 None => tabs,

@@ -12,7 +12,10 @@ use crate::graph::{Graph, Value};
 pub fn token_shift(g: &mut Graph, x: Value) -> Result<Value, BuildError> {
     let shape = g.shape(x).to_vec();
     let rank = shape.len();
-    let d = shape.last().and_then(Dim::fixed).ok_or_else(|| BuildError::Graph { graph: g.name().into(), message: "token_shift needs a fixed feature size".into() })?;
+    let d = shape
+        .last()
+        .and_then(Dim::fixed)
+        .ok_or_else(|| BuildError::Graph { graph: g.name().into(), message: "token_shift needs a fixed feature size".into() })?;
     let first = (d + 1) / 2;
     // [..., L, d] -> [..., L, ceil(d/2)], [..., L, floor(d/2)]
     let parts = g.split("split", x, -1, &[first, d - first])?;

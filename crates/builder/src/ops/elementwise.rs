@@ -229,5 +229,4 @@ impl Graph {
     pub fn cumsum(&mut self, name: &str, x: Value, axis: Value) -> Result<Value, BuildError> {
         self.add_node(name, "CumSum", &[Some(x), Some(axis)], attrs![])
     }
-
 }

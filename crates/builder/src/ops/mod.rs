@@ -70,8 +70,8 @@ pub fn infer(ctx: &InferCtx) -> Option<InferResult> {
             "Add" | "Sub" | "Mul" | "Div" | "Pow" | "Max" | "Min" | "Mod" => elementwise::infer_arith,
             "Equal" | "Less" | "Greater" | "LessOrEqual" | "GreaterOrEqual" | "And" | "Or" | "Xor" => elementwise::infer_compare,
             "Where" => elementwise::infer_where,
-            "Neg" | "Abs" | "Cos" | "Sin" | "Exp" | "Log" | "Sqrt" | "Reciprocal" | "Sigmoid" | "Erf" | "Tanh" | "Relu" | "Floor"
-            | "Ceil" | "Round" | "Identity" | "Not" | "Softmax" | "Gelu" | "CumSum" | "Trilu" => elementwise::infer_unary,
+            "Neg" | "Abs" | "Cos" | "Sin" | "Exp" | "Log" | "Sqrt" | "Reciprocal" | "Sigmoid" | "Erf" | "Tanh" | "Relu" | "Floor" | "Ceil" | "Round"
+            | "Identity" | "Not" | "Softmax" | "Gelu" | "CumSum" | "Trilu" => elementwise::infer_unary,
             "Cast" => elementwise::infer_cast,
             "Shape" => shape::infer_shape,
             "Size" => shape::infer_size,
@@ -146,29 +146,18 @@ pub(crate) fn broadcast_shapes(shapes: &[&[Dim]]) -> Result<Vec<Dim>, InferError
     for s in shapes {
         let off = rank - s.len();
         for (i, d) in s.iter().enumerate() {
-            out[off + i] = out[off + i].broadcast(d).map_err(|_| InferError::Broadcast {
-                lhs: shape_text(shapes[0]),
-                rhs: shape_text(s),
-            })?;
+            out[off + i] = out[off + i].broadcast(d).map_err(|_| InferError::Broadcast { lhs: shape_text(shapes[0]), rhs: shape_text(s) })?;
         }
     }
     Ok(out)
 }
 
 pub(crate) fn want_float(v: &ValueInfo, index: usize) -> Result<(), InferError> {
-    if v.dtype.is_float() || v.dtype == DType::Undefined {
-        Ok(())
-    } else {
-        Err(InferError::DType { index, expected: "a float type".into(), actual: v.dtype })
-    }
+    if v.dtype.is_float() || v.dtype == DType::Undefined { Ok(()) } else { Err(InferError::DType { index, expected: "a float type".into(), actual: v.dtype }) }
 }
 
 pub(crate) fn want_int(v: &ValueInfo, index: usize) -> Result<(), InferError> {
-    if v.dtype.is_int() || v.dtype == DType::Undefined {
-        Ok(())
-    } else {
-        Err(InferError::DType { index, expected: "int64 or int32".into(), actual: v.dtype })
-    }
+    if v.dtype.is_int() || v.dtype == DType::Undefined { Ok(()) } else { Err(InferError::DType { index, expected: "int64 or int32".into(), actual: v.dtype }) }
 }
 
 pub(crate) fn want_same_dtype(a: &ValueInfo, b: &ValueInfo, index: usize) -> Result<(), InferError> {

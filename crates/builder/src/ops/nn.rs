@@ -27,9 +27,10 @@ pub(super) fn infer_matmul(ctx: &InferCtx) -> InferResult {
     }
     let (k1, k2) = (&la[la.len() - 1], &lb[lb.len() - 2]);
     if let (Some(x), Some(y)) = (k1.fixed(), k2.fixed())
-        && x != y {
-            return Err(InferError::Invalid(format!("inner dims differ: {} @ {}", shape_text(sa), shape_text(sb))));
-        }
+        && x != y
+    {
+        return Err(InferError::Invalid(format!("inner dims differ: {} @ {}", shape_text(sa), shape_text(sb))));
+    }
     let batch = broadcast_shapes(&[&la[..la.len() - 2], &lb[..lb.len() - 2]])?;
     let mut out = batch;
     if !pa {
@@ -52,14 +53,16 @@ pub(super) fn infer_conv(ctx: &InferCtx) -> InferResult {
     }
     let group = ctx.attr_int("group")?.unwrap_or(1);
     if let (Some(c), Some(wc)) = (sx[1].fixed(), sw[1].fixed())
-        && c != wc * group {
-            return Err(InferError::Invalid(format!("X has {c} channels, W expects {} (group {group})", wc * group)));
-        }
+        && c != wc * group
+    {
+        return Err(InferError::Invalid(format!("X has {c} channels, W expects {} (group {group})", wc * group)));
+    }
     if let Some(bias) = ctx.opt_input(2)
         && let (Some([bd]), Some(m)) = (bias.shape.as_deref(), sw[0].fixed())
-            && bd.fixed().is_some_and(|b| b != m) {
-                return Err(InferError::Invalid(format!("bias has {bd} entries, W has {m} output channels")));
-            }
+        && bd.fixed().is_some_and(|b| b != m)
+    {
+        return Err(InferError::Invalid(format!("bias has {bd} entries, W has {m} output channels")));
+    }
     let sp = sx.len() - 2;
     let kernel: Vec<i64> = match ctx.attr_ints("kernel_shape")? {
         Some(k) => k,
@@ -120,9 +123,10 @@ fn check_cache(cache: &super::ValueInfo, x: &super::ValueInfo, index: usize, rot
     want_same_dtype(x, cache, index)?;
     if let (Some(cs), Some(h)) = (cache.shape.as_deref(), rot_half)
         && let Some(last) = cs.last().and_then(Dim::fixed)
-            && last != h {
-                return Err(InferError::Invalid(format!("cache last dim {last} != rotary_dim/2 ({h})")));
-            }
+        && last != h
+    {
+        return Err(InferError::Invalid(format!("cache last dim {last} != rotary_dim/2 ({h})")));
+    }
     Ok(())
 }
 
@@ -145,9 +149,10 @@ pub(super) fn infer_rotary_embedding(ctx: &InferCtx) -> InferResult {
     };
     let rot = ctx.attr_int("rotary_embedding_dim")?.filter(|r| *r > 0).or(head);
     if let (Some(r), Some(h)) = (rot, head)
-        && (r % 2 != 0 || r > h) {
-            return Err(InferError::Attr { name: "rotary_embedding_dim".into(), message: format!("{r} must be even and <= head size {h}") });
-        }
+        && (r % 2 != 0 || r > h)
+    {
+        return Err(InferError::Attr { name: "rotary_embedding_dim".into(), message: format!("{r} must be even and <= head size {h}") });
+    }
     check_cache(ctx.input(1, "cos_cache")?, x, 1, rot.map(|r| r / 2))?;
     check_cache(ctx.input(2, "sin_cache")?, x, 2, rot.map(|r| r / 2))?;
     if let Some(p) = ctx.opt_input(3) {
@@ -176,12 +181,7 @@ impl Graph {
     /// 1-D `Conv(x, w, bias)` with explicit pads `[begin, end]` and stride.
     pub fn conv1d(&mut self, name: &str, x: Value, w: Value, bias: Option<Value>, pads: [i64; 2], stride: i64) -> Result<Value, BuildError> {
         let k = self.shape(w).get(2).and_then(Dim::fixed).unwrap_or(1);
-        self.add_node(
-            name,
-            "Conv",
-            &[Some(x), Some(w), bias],
-            attrs![("kernel_shape", vec![k]), ("pads", pads.to_vec()), ("strides", vec![stride])],
-        )
+        self.add_node(name, "Conv", &[Some(x), Some(w), bias], attrs![("kernel_shape", vec![k]), ("pads", pads.to_vec()), ("strides", vec![stride])])
     }
 
     /// `LayerNormalization(x, scale, bias, axis=-1, epsilon)`.

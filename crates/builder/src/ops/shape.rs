@@ -86,13 +86,14 @@ pub(super) fn infer_reshape(ctx: &InferCtx) -> InferResult {
         }
     }
     if let (Some(input), true) = (input, out.iter().all(|d| d.fixed().is_some()))
-        && input.iter().all(|d| d.fixed().is_some()) {
-            let a: i64 = input.iter().filter_map(Dim::fixed).product();
-            let b: i64 = out.iter().filter_map(Dim::fixed).product();
-            if a != b {
-                return Err(InferError::Invalid(format!("cannot reshape {} ({a} elements) into {}", shape_text(input), shape_text(&out))));
-            }
+        && input.iter().all(|d| d.fixed().is_some())
+    {
+        let a: i64 = input.iter().filter_map(Dim::fixed).product();
+        let b: i64 = out.iter().filter_map(Dim::fixed).product();
+        if a != b {
+            return Err(InferError::Invalid(format!("cannot reshape {} ({a} elements) into {}", shape_text(input), shape_text(&out))));
         }
+    }
     Ok(vec![Inferred::new(x.dtype, out).with_value(x.sym_value.clone())])
 }
 
@@ -165,10 +166,9 @@ pub(super) fn infer_concat(ctx: &InferCtx) -> InferResult {
                 if p != q {
                     return Err(InferError::Invalid(format!("inputs {} and {} differ at axis {j}", shape_text(shapes[0]), shape_text(s))));
                 }
-            } else if out[j] != *d
-                && out[j].fixed().is_none() && d.fixed().is_some() {
-                    out[j] = d.clone();
-                }
+            } else if out[j] != *d && out[j].fixed().is_none() && d.fixed().is_some() {
+                out[j] = d.clone();
+            }
         }
     }
     let sym = if rank == 1 {
@@ -266,9 +266,10 @@ pub(super) fn infer_gather(ctx: &InferCtx) -> InferResult {
     let (Some(s), Some(is)) = (known_shape(x), known_shape(idx)) else { return Ok(vec![Inferred::rankless(x.dtype)]) };
     let ax = norm_axis(ctx.attr_int("axis")?.unwrap_or(0), s.len(), "axis")?;
     if let (Some(n), Some(vals)) = (s[ax].fixed(), fixed_values(idx))
-        && let Some(bad) = vals.iter().find(|v| **v >= n || **v < -n) {
-            return Err(InferError::Invalid(format!("index {bad} out of range for axis {ax} of size {n}")));
-        }
+        && let Some(bad) = vals.iter().find(|v| **v >= n || **v < -n)
+    {
+        return Err(InferError::Invalid(format!("index {bad} out of range for axis {ax} of size {n}")));
+    }
     let mut out = s[..ax].to_vec();
     out.extend_from_slice(is);
     out.extend_from_slice(&s[ax + 1..]);
@@ -343,7 +344,9 @@ pub(super) fn infer_constant(ctx: &InferCtx) -> InferResult {
             Ok(vec![Inferred::new(t.dtype(), t.dims().iter().map(|d| Dim::Fixed(*d)).collect()).with_value(sym)])
         }
         Some(Attr::Int(v)) => Ok(vec![Inferred::new(DType::I64, vec![]).with_value(Some(vec![Dim::Fixed(*v)]))]),
-        Some(Attr::Ints(v)) => Ok(vec![Inferred::new(DType::I64, vec![Dim::Fixed(v.len() as i64)]).with_value(Some(v.iter().map(|x| Dim::Fixed(*x)).collect()))]),
+        Some(Attr::Ints(v)) => {
+            Ok(vec![Inferred::new(DType::I64, vec![Dim::Fixed(v.len() as i64)]).with_value(Some(v.iter().map(|x| Dim::Fixed(*x)).collect()))])
+        }
         Some(Attr::Float(_)) => Ok(vec![Inferred::new(DType::F32, vec![])]),
         Some(Attr::Floats(v)) => Ok(vec![Inferred::new(DType::F32, vec![Dim::Fixed(v.len() as i64)])]),
         _ => Err(InferError::Attr { name: "value".into(), message: "Constant needs a value".into() }),
@@ -356,7 +359,11 @@ pub(super) fn infer_pad(ctx: &InferCtx) -> InferResult {
     want_int(pads, 1)?;
     let Some(s) = known_shape(x) else { return Ok(vec![Inferred::rankless(x.dtype)]) };
     let axes: Vec<usize> = match ctx.opt_input(3) {
-        Some(a) => fixed_values(a).ok_or(InferError::Invalid("axes must be a constant".into()))?.iter().map(|a| norm_axis(*a, s.len(), "axes")).collect::<Result<_, _>>()?,
+        Some(a) => fixed_values(a)
+            .ok_or(InferError::Invalid("axes must be a constant".into()))?
+            .iter()
+            .map(|a| norm_axis(*a, s.len(), "axes"))
+            .collect::<Result<_, _>>()?,
         None => (0..s.len()).collect(),
     };
     let mut out = s.to_vec();
