@@ -263,7 +263,7 @@ def compare_dirs(committed: Path, fresh: Path, names: list[str]) -> int:
             if a[k].shape != b[k].shape or a[k].dtype != b[k].dtype:
                 print(f"{name}/{k}: shape or dtype differs", file=sys.stderr)
                 bad += 1
-            elif not np.allclose(a[k], b[k], rtol=1e-6, atol=1e-6):
+            elif not np.allclose(a[k], b[k], rtol=1e-6, atol=1e-6, equal_nan=True):
                 print(f"{name}/{k}: max diff {np.abs(a[k].astype(np.float64) - b[k]).max():.3e}", file=sys.stderr)
                 bad += 1
     return bad
