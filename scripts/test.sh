@@ -27,12 +27,13 @@ seed="${ROTOR_SEED:-20261124}"
 echo "== 3. held-out random configs and checkpoints (ROTOR_SEED=$seed; any seed may be given)" >&2
 rm -rf target/held-out
 "$ROTOR_PYTHON" golden/rotary/make_goldens.py --random "${ROTOR_HELD_OUT:-24}" --seed "$seed" --out target/held-out/rotary
+"$ROTOR_PYTHON" golden/sinusoidal/make_goldens.py --random 12 --seed "$seed" --out target/held-out/sinusoidal
 "$ROTOR_PYTHON" golden/hierarchical/make_goldens.py --random "${ROTOR_HELD_OUT_HIER:-12}" --seed "$seed" --out target/held-out/hierarchical
 
 echo "== 4. cargo test" >&2
 rm -rf target/rotor-models
 export ROTOR_MODEL_DIR="$root/target/rotor-models"
-export ROTOR_EXTRA_GOLDENS="$root/target/held-out/rotary"
+export ROTOR_EXTRA_GOLDENS="$root/target/held-out/rotary:$root/target/held-out/sinusoidal"
 export ROTOR_EXTRA_HIER_GOLDENS="$root/target/held-out/hierarchical"
 export ROTOR_REQUIRE_ORT=1
 export INSTA_UPDATE=no

@@ -13,7 +13,7 @@ use rotor_builder::config::{HierarchicalConfig, ModelConfig, Window};
 use rotor_builder::emit::{self, params::ParamSource};
 use rotor_builder::{DType, Dim, Graph, WeightMap};
 use rotor_runtime::{NamedTensors, Tolerance};
-use rotor_tests::{Golden, PARITY_BACKENDS, check_against_golden, golden_files, model_dir, ort_available, read_golden, repo_root};
+use rotor_tests::{Golden, parity_backends, check_against_golden, golden_files, model_dir, ort_available, read_golden, repo_root};
 
 /// The golden files of a directory (not their `.weights.safetensors` checkpoints).
 fn goldens_in(dir: &Path) -> Vec<PathBuf> {
@@ -174,7 +174,7 @@ fn every_emitter_matches_its_package_module() {
                 snapshotted.insert(kind.clone(), golden.name.clone());
             }
             let bytes = rotor_export::to_bytes(&g).expect("serialise");
-            for kind in PARITY_BACKENDS {
+            for kind in parity_backends() {
                 let out = rotor_runtime::load(kind, &bytes).and_then(|mut b| b.run(&inputs));
                 match out {
                     Ok(o) => match rotor_runtime::compare(&o[0].1, &expected, Tolerance::PARITY_F32) {

@@ -85,8 +85,18 @@ pub fn golden_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// The backends every golden runs in.
-pub const PARITY_BACKENDS: [BackendKind; 3] = [BackendKind::OrtCpuNoOpt, BackendKind::OrtCpu, BackendKind::Tract];
+/// The backends every golden runs in: ORT CPU (optimisations off and on), tract, and ORT's CUDA
+/// EP when this machine has a usable one (otherwise a visible SKIPPED line says why: CPU-only
+/// ONNX Runtime build, missing CUDA libraries, or no device).
+pub fn parity_backends() -> Vec<BackendKind> {
+    static NOTE: std::sync::Once = std::sync::Once::new();
+    let mut v = vec![BackendKind::OrtCpuNoOpt, BackendKind::OrtCpu, BackendKind::Tract];
+    match rotor_runtime::cuda_status() {
+        rotor_runtime::CudaStatus::Available => v.push(BackendKind::OrtCuda),
+        other => NOTE.call_once(|| eprintln!("SKIPPED ort-cuda parity: {}", other.describe())),
+    }
+    v
+}
 
 /// Run `model` in every parity backend on every set of `golden`, compare with the golden's
 /// outputs at the parity tolerance. Returns failure lines (empty = all good) and the worst
@@ -94,7 +104,7 @@ pub const PARITY_BACKENDS: [BackendKind; 3] = [BackendKind::OrtCpuNoOpt, Backend
 pub fn check_against_golden(model: &[u8], golden: &Golden, input_names: &[String], tol: Tolerance) -> (Vec<String>, f64) {
     let mut failures = Vec::new();
     let mut worst = 0.0f64;
-    for kind in PARITY_BACKENDS {
+    for kind in parity_backends() {
         let mut b = match rotor_runtime::load(kind, model) {
             Ok(b) => b,
             Err(e) => {

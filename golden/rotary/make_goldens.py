@@ -21,7 +21,8 @@ Usage:
   make_goldens.py                      write golden/rotary/<case>.safetensors for cases.json
   make_goldens.py --check              regenerate into a temp dir and compare with the committed files
   make_goldens.py --random N --seed S --out DIR
-                                       N random configs (held-out style), for property tests
+                                       N random rotary configs and N/3 axial ones (held-out
+                                       style), for property tests
 Each file holds tensors `SET/name` (SET = n<len>[_o<offset>] or q<Nq>_k<Nk>[_o<offset>]), the
 module's `state_dict/freqs`, and metadata: generated_by, case, config (rotor config JSON), versions.
 """
@@ -250,6 +251,37 @@ def random_cases(n: int, seed: int) -> list[dict]:
     return cases
 
 
+def random_axial_cases(n: int, seed: int) -> list[dict]:
+    """Random axial configs: 1-3 axes, fixed or run-time sizes, lang/pixel/constant freqs,
+    integer or float offsets, partial rotation, leading ranks."""
+    r = np.random.RandomState(seed + 7)
+    cases = []
+    for i in range(n):
+        k = int(r.randint(1, 4))
+        freqs_for = str(r.choice(["lang", "pixel", "constant"]))
+        dim = int(r.choice([4, 8, 12, 16]))
+        cfg: dict = {"kind": "axial_rotary", "dim": dim, "freqs_for": freqs_for}
+        if freqs_for == "pixel":
+            cfg["max_freq"] = float(r.choice([10.0, 64.0, 256.0]))
+        if freqs_for == "constant":
+            cfg["num_freqs"] = int(r.randint(1, dim // 2 + 1))
+        if freqs_for == "lang" and r.rand() < 0.5:
+            cfg["theta"] = float(r.choice([100.0, 10000.0]))
+        sizes = [int(v) for v in r.randint(1, 12, size=k)]
+        fixed = [bool(r.rand() < 0.5) for _ in range(k)]
+        cfg["axial_dims"] = [s if f else None for s, f in zip(sizes, fixed)]
+        if r.rand() < 0.5:
+            cfg["offsets"] = [int(v) for v in r.randint(0, 20, size=k)] if r.rand() < 0.5 else [float(round(v, 2)) for v in r.uniform(-2, 5, size=k)]
+        rot = 2 * num_freqs_of(cfg)
+        cfg["head_dim"] = k * rot + int(r.choice([0, 0, 3]))
+        cfg["leading_rank"] = int(r.choice([1, 1, 2]))
+        lengths = []
+        for _ in range(2):
+            lengths.append([s if f else int(r.randint(1, 10)) for s, f in zip(sizes, fixed)])
+        cases.append({"name": f"random_axial_{seed}_{i:03d}", "config": cfg, "lengths": lengths, "seed": (seed * 1000 + 500 + i) % (2**32)})
+    return cases
+
+
 def compare_dirs(committed: Path, fresh: Path, names: list[str]) -> int:
     bad = 0
     for name in names:
@@ -278,7 +310,7 @@ def main() -> int:
     args = ap.parse_args()
     torch.set_num_threads(1)
     if args.random:
-        cases = random_cases(args.random, args.seed)
+        cases = random_cases(args.random, args.seed) + random_axial_cases(max(args.random // 3, 1), args.seed)
         write_cases(cases, args.out)
         (args.out / "cases.json").write_text(json.dumps(cases, indent=1))
         print(f"wrote {len(cases)} random cases to {args.out}", file=sys.stderr)

@@ -3,7 +3,8 @@
 computation of the Transformer encoding (Vaswani et al. 2017, §3.5):
     PE[pos, 2i] = sin(pos / base^(2i/d)),  PE[pos, 2i+1] = cos(pos / base^(2i/d))
 ("interleaved"), or all sines then all cosines ("concat"). `add` mode: y = x * emb_scale + PE.
-Pinned environment: python/requirements.txt (numpy). Usage: make_goldens.py [--check]
+Pinned environment: python/requirements.txt (numpy).
+Usage: make_goldens.py [--check] | --random N --seed S --out DIR (held-out random cases)
 Each file holds tensors SET/name and metadata: generated_by, case, config."""
 
 import argparse
@@ -37,7 +38,7 @@ def build_case(case: dict, out_dir: Path) -> Path:
     out_dtype = np.float16 if cfg.get("dtype") == "float16" else np.float32
     tensors = {}
     for spec in case["sets"]:
-        off = spec.get("offset", 0)
+        off = spec.get("offset", 0) if cfg.get("offset_input", False) else 0
         name = spec["name"]
         if cfg.get("mode", "add") == "add":
             b, n = spec["batch"], spec["n"]
@@ -57,10 +58,44 @@ def build_case(case: dict, out_dir: Path) -> Path:
     return path
 
 
+def random_cases(n: int, seed: int) -> list[dict]:
+    """Random configs: sizes, bases, layouts, scales, modes, offsets, far positions."""
+    r = np.random.RandomState(seed + 11)
+    cases = []
+    for i in range(n):
+        cfg: dict = {"kind": "sinusoidal", "d_model": int(r.choice([2, 8, 30, 64])), "layout": str(r.choice(["interleaved", "concat"]))}
+        if r.rand() < 0.4:
+            cfg["base"] = float(r.choice([100.0, 500.0, 1e5]))
+        mode = str(r.choice(["add", "table"]))
+        cfg["mode"] = mode
+        offset = bool(r.rand() < 0.4)
+        if offset:
+            cfg["offset_input"] = True
+        if mode == "add":
+            if r.rand() < 0.5:
+                cfg["emb_scale"] = float(round(r.uniform(0.5, 9.0), 3))
+            sets = [{"name": f"s{j}", "batch": int(r.randint(1, 3)), "n": int(r.randint(1, 700)), "offset": int(r.randint(0, 70000))} for j in range(2)]
+        else:
+            rank = int(r.choice([1, 2]))
+            cfg["positions_rank"] = rank
+            shape = (int(r.randint(1, 40)),) if rank == 1 else (2, int(r.randint(1, 20)))
+            sets = [{"name": f"s{j}", "positions": r.randint(0, 200000, size=shape).tolist(), "offset": int(r.randint(0, 1000))} for j in range(2)]
+        cases.append({"name": f"random_sin_{seed}_{i:03d}", "config": cfg, "sets": sets, "seed": (seed * 1000 + i) % (2**32)})
+    return cases
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare with the committed files")
+    ap.add_argument("--random", type=int, default=0, metavar="N", help="write N random cases to --out instead")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=HERE)
     args = ap.parse_args()
+    if args.random:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for case in random_cases(args.random, args.seed):
+            build_case(case, args.out)
+        return 0
     cases = json.loads((HERE / "cases.json").read_text())["cases"]
     if not args.check:
         for case in cases:

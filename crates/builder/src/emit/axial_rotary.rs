@@ -27,6 +27,38 @@ fn axis_positions(cfg: &AxialRotaryConfig, n: usize, offset: f64) -> Vec<f32> {
     }
 }
 
+/// torch's float32 `linspace(-1, 1, n)` in the graph, bit for bit: `step = f32(2 / (n - 1))`;
+/// the first half is `-1 + step·i`, the second `1 - step·(n-1-i)`, each rounded once (torch uses a
+/// fused multiply-add; the product of a float32 step and an integer index is exact in float64, so
+/// forming the sum in f64 and casting rounds the same way).
+fn linspace_minus1_1(g: &mut Graph, idx: Value, n: Value) -> Result<Value, BuildError> {
+    let one_i = g.const_i64("one_i", 1)?;
+    let gaps = g.sub("gaps", n, one_i)?;
+    let gaps = g.max("gaps_at_least_1", gaps, one_i)?;
+    let gaps = g.cast("gaps_f32", gaps, DType::F32)?;
+    let two = g.const_scalar("two", 2.0, DType::F32)?;
+    let step = g.div("step", two, gaps)?;
+    let step = g.cast("step_f64", step, DType::F64)?;
+    // from the start: -1 + step * i
+    let i64f = g.cast("index_f64", idx, DType::F64)?;
+    let fwd = g.mul("forward_offset", step, i64f)?;
+    let minus_one = g.constant("minus_one", Tensor::f64(vec![], vec![-1.0]).map_err(bad("minus_one"))?)?;
+    let fwd = g.add("forward", fwd, minus_one)?;
+    // from the end: 1 - step * (n - 1 - i)
+    let last = g.sub("last", n, one_i)?;
+    let back_i = g.sub("back_index", last, idx)?;
+    let back_i = g.cast("back_index_f64", back_i, DType::F64)?;
+    let bwd = g.mul("backward_offset", step, back_i)?;
+    let plus_one = g.constant("plus_one", Tensor::f64(vec![], vec![1.0]).map_err(bad("plus_one"))?)?;
+    let bwd = g.sub("backward", plus_one, bwd)?;
+    // i < n / 2 takes the forward value
+    let two_i = g.const_i64("two_i", 2)?;
+    let half = g.div("half", n, two_i)?;
+    let first = g.less("first_half", idx, half)?;
+    let both = g.where_("linspace_f64", first, fwd, bwd)?;
+    g.cast("linspace", both, DType::F32)
+}
+
 /// Run-time positions of an axis of length `len` (int64 `[1]`): f32 `[len]`.
 fn dynamic_positions(g: &mut Graph, cfg: &AxialRotaryConfig, len: Value, offset: f64) -> Result<Value, BuildError> {
     let n = g.squeeze("len_scalar", len, &[0])?;
@@ -35,16 +67,7 @@ fn dynamic_positions(g: &mut Graph, cfg: &AxialRotaryConfig, len: Value, offset:
     let idx = g.range("index", zero, n, one)?;
     let mut pos = g.cast("index_f32", idx, DType::F32)?;
     if cfg.freqs.freqs_for == FreqsFor::Pixel {
-        // linspace(-1, 1, n) = -1 + i * 2 / max(n - 1, 1)
-        let nf = g.cast("len_f32", n, DType::F32)?;
-        let onef = g.const_scalar("one_f32", 1.0, DType::F32)?;
-        let gaps = g.sub("gaps", nf, onef)?;
-        let gaps = g.max("gaps_at_least_1", gaps, onef)?;
-        let two = g.const_scalar("two", 2.0, DType::F32)?;
-        let step = g.div("step", two, gaps)?;
-        let scaled = g.mul("scaled", pos, step)?;
-        let minus_one = g.const_scalar("minus_one", -1.0, DType::F32)?;
-        pos = g.add("linspace", scaled, minus_one)?;
+        pos = linspace_minus1_1(g, idx, n)?;
     }
     if offset != 0.0 {
         let o = g.const_scalar("offset", offset as f32, DType::F32)?;
