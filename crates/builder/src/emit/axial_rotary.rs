@@ -51,9 +51,10 @@ fn linspace_minus1_1(g: &mut Graph, idx: Value, n: Value) -> Result<Value, Build
     let bwd = g.mul("backward_offset", step, back_i)?;
     let plus_one = g.constant("plus_one", Tensor::f64(vec![], vec![1.0]).map_err(bad("plus_one"))?)?;
     let bwd = g.sub("backward", plus_one, bwd)?;
-    // i < n / 2 takes the forward value
+    // i < max(n / 2, 1) takes the forward value (n = 1 gives [-1], as torch)
     let two_i = g.const_i64("two_i", 2)?;
     let half = g.div("half", n, two_i)?;
+    let half = g.max("half_at_least_1", half, one_i)?;
     let first = g.less("first_half", idx, half)?;
     let both = g.where_("linspace_f64", first, fwd, bwd)?;
     g.cast("linspace", both, DType::F32)
