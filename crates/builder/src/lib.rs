@@ -3,7 +3,7 @@
 //! A typed ONNX graph IR (values with element types and symbolic shapes inferred as each node
 //! is added), op constructors shaped like the ONNX signatures, config types that mirror the
 //! PyTorch kwargs, and rotor's emitters (RoPE, xPos, ...). No protobuf type appears here:
-//! `rotor-export` turns a [`Graph`] into an ONNX `ModelProto`.
+//! `rotor-export` turns a [`Graph`] into an ONNX model (the protobuf types live there only).
 //!
 //! ```
 //! use rotor_builder::{Graph, DType, Dim, emit::rope};
