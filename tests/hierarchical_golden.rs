@@ -13,7 +13,7 @@ use rotor_builder::config::{HierarchicalConfig, ModelConfig, Window};
 use rotor_builder::emit::{self, params::ParamSource};
 use rotor_builder::{DType, Dim, Graph, WeightMap};
 use rotor_runtime::{NamedTensors, Tolerance};
-use rotor_tests::{Golden, parity_backends, check_against_golden, golden_files, model_dir, ort_available, read_golden, repo_root};
+use rotor_tests::{Golden, check_against_golden, golden_files, model_dir, ort_available, parity_backends, read_golden, repo_root};
 
 /// The golden files of a directory (not their `.weights.safetensors` checkpoints).
 fn goldens_in(dir: &Path) -> Vec<PathBuf> {

@@ -51,6 +51,11 @@ impl WeightMap {
         self.tensors.keys().map(String::as_str)
     }
 
+    /// All (key, tensor) entries, sorted by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor)> {
+        self.tensors.iter().map(|(k, t)| (k.as_str(), t))
+    }
+
     /// The tensor under `key`, if present.
     pub fn get(&self, key: &str) -> Option<&Tensor> {
         self.tensors.get(key)

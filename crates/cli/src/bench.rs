@@ -1,7 +1,6 @@
 //! `rotor bench`: wall-clock timings (median of N) of exporting and of running models.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
@@ -72,16 +71,7 @@ pub fn stats(mut ms: Vec<f64>) -> (f64, f64, f64) {
 }
 
 fn ms(f: impl FnMut() -> Result<(), Failure>, iters: usize) -> Result<f64, Failure> {
-    let mut f = f;
-    let mut samples = Vec::with_capacity(iters);
-    for i in 0..iters + 3 {
-        let t = Instant::now();
-        f()?;
-        if i >= 3 {
-            samples.push(t.elapsed().as_secs_f64() * 1e3);
-        }
-    }
-    Ok(stats(samples).0)
+    Ok(stats(rotor_runtime::time_ms(iters, f)?).0)
 }
 
 fn ort_ms(bytes: &[u8], ins: &rotor_runtime::NamedTensors, iters: usize, device: rotor_runtime::OrtDevice) -> Result<f64, Failure> {
@@ -183,18 +173,13 @@ pub fn run(a: BenchArgs) -> Result<u8, Failure> {
         BenchWhat::Export { config, weights, iters } => {
             let text = std::fs::read_to_string(&config).map_err(|e| Failure::usage(format!("cannot read {}: {e}", config.display())))?;
             let cfg: Value = serde_json::from_str(&text).map_err(|e| Failure::usage(format!("{}: invalid JSON: {e}", config.display())))?;
-            let mut samples = Vec::with_capacity(iters);
             let mut last = (0usize, 0usize);
-            for i in 0..iters + 3 {
-                let t = Instant::now();
+            let samples = rotor_runtime::time_ms(iters, || {
                 let g = crate::export::build(&cfg, weights.as_deref())?;
                 let bytes = rotor_export::to_bytes(&g).map_err(Failure::failed)?;
-                let dt = t.elapsed().as_secs_f64() * 1e3;
-                if i >= 3 {
-                    samples.push(dt);
-                }
                 last = (g.nodes().len(), bytes.len());
-            }
+                Ok(())
+            })?;
             let (med, min, p90) = stats(samples);
             println!("export {}: {} nodes, {} bytes; median {med:.3} ms  min {min:.3} ms  p90 {p90:.3} ms  ({iters} runs)", config.display(), last.0, last.1);
             Ok(0)
@@ -212,14 +197,7 @@ pub fn run(a: BenchArgs) -> Result<u8, Failure> {
             let tract: Box<dyn rotor_runtime::Backend> = Box::new(rotor_runtime::TractBackend::from_file(&model).map_err(Failure::failed)?);
             println!("inputs: {}", ins.iter().map(|(n, t)| format!("{n} {}", t.type_text())).collect::<Vec<_>>().join(", "));
             for mut b in [ort, tract] {
-                let mut samples = Vec::with_capacity(iters);
-                for i in 0..iters + 3 {
-                    let t = Instant::now();
-                    b.run(&ins).map_err(Failure::failed)?;
-                    if i >= 3 {
-                        samples.push(t.elapsed().as_secs_f64() * 1e3);
-                    }
-                }
+                let samples = rotor_runtime::time_ms(iters, || b.run(&ins).map(drop).map_err(Failure::failed))?;
                 let (med, min, p90) = stats(samples);
                 println!("{:<10} median {med:.3} ms  min {min:.3} ms  p90 {p90:.3} ms  ({iters} runs)", b.name());
             }

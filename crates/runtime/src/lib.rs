@@ -24,6 +24,24 @@ pub use ort_backend::{CudaStatus, OrtBackend, OrtDevice, OrtOptions, cuda_status
 pub use tensor::{HostTensor, NamedTensors};
 pub use tract_backend::TractBackend;
 
+/// Warm-up runs [`time_ms`] discards before sampling.
+pub const WARMUP_RUNS: usize = 3;
+
+/// Milliseconds of each of `iters` calls of `f`, after [`WARMUP_RUNS`] untimed ones; the
+/// first error stops the loop.
+pub fn time_ms<E>(iters: usize, mut f: impl FnMut() -> Result<(), E>) -> Result<Vec<f64>, E> {
+    for _ in 0..WARMUP_RUNS {
+        f()?;
+    }
+    (0..iters)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            f()?;
+            Ok(t.elapsed().as_secs_f64() * 1e3)
+        })
+        .collect()
+}
+
 /// Which backend to build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendKind {

@@ -231,21 +231,12 @@ impl OrtBackend {
 }
 
 impl OrtBackend {
-    /// Milliseconds of `iters` runs (after 3 warm-ups) with the inputs converted once and the
+    /// Milliseconds of `iters` runs (after [`crate::WARMUP_RUNS`] warm-ups) with the inputs converted once and the
     /// outputs left in ORT's buffers: the graph's own latency, for benchmarks.
     pub fn time_runs(&mut self, inputs: &NamedTensors, iters: usize) -> Result<Vec<f64>, RuntimeError> {
         let values: Vec<(String, DynValue)> = inputs.iter().map(|(n, t)| Ok((n.clone(), to_value(n, t)?))).collect::<Result<_, RuntimeError>>()?;
         let refs: Vec<(&str, &DynValue)> = values.iter().map(|(n, v)| (n.as_str(), v)).collect();
-        let mut out = Vec::with_capacity(iters);
-        for i in 0..iters + 3 {
-            let t = std::time::Instant::now();
-            let r = self.session.run(refs.clone()).map_err(RuntimeError::ort)?;
-            drop(r);
-            if i >= 3 {
-                out.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-        }
-        Ok(out)
+        crate::time_ms(iters, || self.session.run(refs.clone()).map(drop).map_err(RuntimeError::ort))
     }
 }
 

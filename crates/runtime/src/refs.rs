@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use half::{bf16, f16};
-use ndarray::{ArrayD, IxDyn};
+use ndarray::IxDyn;
+use rotor_builder::WeightMap;
 
 use crate::error::RuntimeError;
 use crate::tensor::{HostTensor, NamedTensors};
@@ -22,35 +22,11 @@ pub fn read_tensors(path: &Path) -> Result<NamedTensors, RuntimeError> {
     }
 }
 
-/// Parse safetensors bytes into host tensors, sorted by name.
+/// Parse safetensors bytes into host tensors, sorted by name (the checkpoint parser of
+/// [`WeightMap`], so weights and goldens read the same way).
 pub fn read_safetensors(bytes: &[u8]) -> Result<NamedTensors, String> {
-    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| format!("not a safetensors file: {e}"))?;
-    let mut out = Vec::new();
-    for (name, view) in st.tensors() {
-        let shape = IxDyn(view.shape());
-        let d = view.data();
-        fn conv<const W: usize, T>(d: &[u8], f: impl Fn([u8; W]) -> T) -> Vec<T> {
-            d.chunks_exact(W)
-                .map(|c| {
-                    let mut a = [0u8; W];
-                    a.copy_from_slice(c);
-                    f(a)
-                })
-                .collect()
-        }
-        let bad = |e: ndarray::ShapeError| format!("{name}: {e}");
-        let t = match view.dtype() {
-            safetensors::Dtype::F32 => HostTensor::F32(ArrayD::from_shape_vec(shape, conv(d, f32::from_le_bytes)).map_err(bad)?),
-            safetensors::Dtype::F16 => HostTensor::F16(ArrayD::from_shape_vec(shape, conv(d, |b| f16::from_bits(u16::from_le_bytes(b)))).map_err(bad)?),
-            safetensors::Dtype::BF16 => HostTensor::BF16(ArrayD::from_shape_vec(shape, conv(d, |b| bf16::from_bits(u16::from_le_bytes(b)))).map_err(bad)?),
-            safetensors::Dtype::I64 => HostTensor::I64(ArrayD::from_shape_vec(shape, conv(d, i64::from_le_bytes)).map_err(bad)?),
-            safetensors::Dtype::BOOL => HostTensor::Bool(ArrayD::from_shape_vec(shape, d.iter().map(|b| *b != 0).collect()).map_err(bad)?),
-            other => return Err(format!("{name}: dtype {other:?} is not supported")),
-        };
-        out.push((name, t));
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
+    let map = WeightMap::from_safetensors(bytes).map_err(|e| e.to_string())?;
+    map.iter().map(|(name, t)| HostTensor::try_from(t).map(|h| (name.to_string(), h)).map_err(|m| format!("{name}: {m}"))).collect()
 }
 
 fn read_npz(path: &Path) -> Result<NamedTensors, RuntimeError> {

@@ -1,8 +1,8 @@
 //! Host tensors exchanged with the backends.
 
 use half::{bf16, f16};
-use ndarray::ArrayD;
-use rotor_builder::DType;
+use ndarray::{ArrayD, IxDyn};
+use rotor_builder::{DType, Tensor, TensorData};
 
 /// A tensor in host memory, of one of the element types rotor graphs use.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,23 +58,29 @@ impl HostTensor {
         self.len() == 0
     }
 
-    /// Convert a float tensor to another float type (round to nearest even).
-    pub fn cast_float(&self, to: DType) -> Option<HostTensor> {
-        let f = self.to_f64();
-        let shape = ndarray::IxDyn(self.shape());
-        let arr = |v: Vec<f32>| ArrayD::from_shape_vec(shape.clone(), v).ok();
-        Some(match to {
-            DType::F32 => HostTensor::F32(arr(f.iter().map(|v| *v as f32).collect())?),
-            DType::F16 => HostTensor::F16(ArrayD::from_shape_vec(shape.clone(), f.iter().map(|v| f16::from_f64(*v)).collect()).ok()?),
-            DType::BF16 => HostTensor::BF16(ArrayD::from_shape_vec(shape.clone(), f.iter().map(|v| bf16::from_f64(*v)).collect()).ok()?),
-            _ => return None,
-        })
-    }
-
     /// `DType[d0, d1, …]`.
     pub fn type_text(&self) -> String {
         let dims: Vec<String> = self.shape().iter().map(|d| d.to_string()).collect();
         format!("{}[{}]", self.dtype(), dims.join(", "))
+    }
+}
+
+impl TryFrom<&Tensor> for HostTensor {
+    type Error = String;
+
+    /// A builder tensor (an initializer or a parsed checkpoint entry) as a host tensor;
+    /// float64 and int32, which rotor graphs never exchange, are refused.
+    fn try_from(t: &Tensor) -> Result<HostTensor, String> {
+        let shape = IxDyn(&t.dims().iter().map(|d| *d as usize).collect::<Vec<_>>());
+        let bad = |e: ndarray::ShapeError| e.to_string();
+        Ok(match t.data() {
+            TensorData::F32(v) => HostTensor::F32(ArrayD::from_shape_vec(shape, v.clone()).map_err(bad)?),
+            TensorData::F16(v) => HostTensor::F16(ArrayD::from_shape_vec(shape, v.iter().map(|b| f16::from_bits(*b)).collect()).map_err(bad)?),
+            TensorData::BF16(v) => HostTensor::BF16(ArrayD::from_shape_vec(shape, v.iter().map(|b| bf16::from_bits(*b)).collect()).map_err(bad)?),
+            TensorData::I64(v) => HostTensor::I64(ArrayD::from_shape_vec(shape, v.clone()).map_err(bad)?),
+            TensorData::Bool(v) => HostTensor::Bool(ArrayD::from_shape_vec(shape, v.clone()).map_err(bad)?),
+            TensorData::F64(_) | TensorData::I32(_) => return Err(format!("dtype {} is not supported", t.dtype())),
+        })
     }
 }
 

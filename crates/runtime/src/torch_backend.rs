@@ -166,23 +166,11 @@ impl TorchRotary {
 
 impl TorchRotary {
     /// Wall-clock milliseconds of `iters` eager forwards on these inputs (converted once),
-    /// after 3 warm-ups, on `threads` intra-op threads.
+    /// after [`crate::WARMUP_RUNS`] warm-ups, on `threads` intra-op threads.
     pub fn time_forward(&self, inputs: &NamedTensors, iters: usize, threads: usize) -> Result<Vec<f64>, RuntimeError> {
         tch::set_num_threads(threads as i32);
         let ins: Vec<(String, Tensor)> = inputs.iter().map(|(n, t)| Ok((n.clone(), to_torch(n, t)?))).collect::<Result<_, RuntimeError>>()?;
-        let mut out = Vec::with_capacity(iters);
-        tch::no_grad(|| -> Result<(), RuntimeError> {
-            for i in 0..iters + 3 {
-                let t = std::time::Instant::now();
-                let r = self.forward(&ins)?;
-                drop(r);
-                if i >= 3 {
-                    out.push(t.elapsed().as_secs_f64() * 1e3);
-                }
-            }
-            Ok(())
-        })?;
-        Ok(out)
+        tch::no_grad(|| crate::time_ms(iters, || self.forward(&ins).map(drop)))
     }
 }
 

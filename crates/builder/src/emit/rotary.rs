@@ -19,6 +19,8 @@
 //! config, the graph falls back to the decomposed form and records why in the metadata
 //! (`rotor.form`); [`fused_fallback_reason`] says it up front.
 
+use std::cell::RefCell;
+
 pub use crate::config::FusedOp;
 use crate::config::{Form, Layout, RotaryConfig, RotaryMode};
 use crate::dim::Dim;
@@ -184,6 +186,9 @@ struct Rotator {
     fused: Option<(FusedOp, bool, usize)>,
     rank: usize,
     seq_before_head_dim: bool,
+    /// Tables made ready for the rotation, keyed by the source tables' cos value, so q and k
+    /// rotated with one set of tables share them: (key, cast tables or fused caches, position ids).
+    ready: RefCell<Vec<(Value, Tables, Option<Value>)>>,
 }
 
 impl Rotator {
@@ -207,6 +212,7 @@ impl Rotator {
             fused: fused.map(|op| (op, layout.layout == Layout::Interleaved, layout.rot_dim())),
             rank: cfg.rank,
             seq_before_head_dim: cfg.seq_before_head_dim,
+            ready: RefCell::new(Vec::new()),
         })
     }
 
@@ -222,6 +228,40 @@ impl Rotator {
         }
     }
 
+    /// `tabs` in the input type; for the fused ops, the op's cache inputs (`[B, N, rot/2]`
+    /// caches, or the tables with `position_ids` `[B, N]`) for `x4` `[B, heads, N, H]`. Built
+    /// once per set of tables.
+    fn ready(&self, g: &mut Graph, x4: Value, tabs: Tables) -> Result<(Tables, Option<Value>), BuildError> {
+        if let Some(&(_, t, ids)) = self.ready.borrow().iter().find(|(key, ..)| *key == tabs.cos) {
+            return Ok((t, ids));
+        }
+        let cast = rope::cast_tables(g, tabs, self.dtype)?;
+        let out = match self.fused {
+            None => (cast, None),
+            Some((FusedOp::Onnx, _, rot)) => {
+                // [S, rot/2] -> [1, S, rot/2] -> [B, S, rot/2]
+                let b = g.shape_of("batch", x4, 0, Some(1))?;
+                let tail = g.const_i64s("cache_tail", &[1, rot as i64 / 2])?;
+                let shape = g.concat("cache_shape", &[b, tail], 0)?;
+                let cos = g.unsqueeze("cos_batch", cast.cos, &[0])?;
+                let sin = g.unsqueeze("sin_batch", cast.sin, &[0])?;
+                (Tables { cos: g.expand("cos_cache", cos, shape)?, sin: g.expand("sin_cache", sin, shape)? }, None)
+            }
+            Some((FusedOp::Microsoft, ..)) => {
+                // caches indexed by position_ids [B, S] = row numbers 0..S of the tables
+                let b = g.shape_of("batch", x4, 0, Some(1))?;
+                let s = g.shape_of("seq", x4, 2, Some(3))?;
+                let shape = g.concat("ids_shape", &[b, s], 0)?;
+                let s = g.squeeze("seq_scalar", s, &[0])?;
+                let ids = rope::position_ints(g, "ids", None, s)?;
+                let ids = g.unsqueeze("ids_row", ids, &[0])?;
+                (cast, Some(g.expand("position_ids", ids, shape)?))
+            }
+        };
+        self.ready.borrow_mut().push((tabs.cos, out.0, out.1));
+        Ok(out)
+    }
+
     /// Rotate `x` with `tabs`, times `scale` (xPos) when given; the result is named by the scope.
     fn rotate(&self, g: &mut Graph, x: Value, tabs: Tables, scale: Option<Value>) -> Result<Value, BuildError> {
         let Some((op, interleaved, rot)) = self.fused else {
@@ -231,7 +271,7 @@ impl Rotator {
                 Some(s) => g.with_scope("xpos", |g| rope::scale_tables(g, tabs, s))?,
                 None => tabs,
             };
-            let tabs = rope::cast_tables(g, tabs, self.dtype)?;
+            let (tabs, _) = self.ready(g, x, tabs)?;
             return rope::apply(g, x, tabs, swap);
         };
         // 1. x as [B, heads, S, H]: rank 3 [B, S, H] gains a heads axis, [B, S, heads, H] is transposed
@@ -241,34 +281,16 @@ impl Rotator {
             _ => x,
         };
         // 2. caches in the input type
-        let tabs = rope::cast_tables(g, tabs, self.dtype)?;
+        let (caches, ids) = self.ready(g, x4, tabs)?;
         let mut attrs = vec![("interleaved".to_string(), crate::Attr::Int(i64::from(interleaved)))];
         let head = g.shape(x4).get(3).and_then(Dim::fixed).unwrap_or(rot as i64);
         if (rot as i64) < head {
             attrs.push(("rotary_embedding_dim".into(), crate::Attr::Int(rot as i64)));
         }
         let y4 = match op {
-            FusedOp::Onnx => {
-                // [S, rot/2] -> [1, S, rot/2] -> [B, S, rot/2]
-                let b = g.shape_of("batch", x4, 0, Some(1))?;
-                let tail = g.const_i64s("cache_tail", &[1, rot as i64 / 2])?;
-                let shape = g.concat("cache_shape", &[b, tail], 0)?;
-                let cos = g.unsqueeze("cos_batch", tabs.cos, &[0])?;
-                let sin = g.unsqueeze("sin_batch", tabs.sin, &[0])?;
-                let cos = g.expand("cos_cache", cos, shape)?;
-                let sin = g.expand("sin_cache", sin, shape)?;
-                g.add_node("rotary_embedding", "RotaryEmbedding", &[Some(x4), Some(cos), Some(sin)], attrs)?
-            }
+            FusedOp::Onnx => g.add_node("rotary_embedding", "RotaryEmbedding", &[Some(x4), Some(caches.cos), Some(caches.sin)], attrs)?,
             FusedOp::Microsoft => {
-                // caches indexed by position_ids [B, S] = row numbers 0..S of the tables
-                let b = g.shape_of("batch", x4, 0, Some(1))?;
-                let s = g.shape_of("seq", x4, 2, Some(3))?;
-                let shape = g.concat("ids_shape", &[b, s], 0)?;
-                let s = g.squeeze("seq_scalar", s, &[0])?;
-                let ids = rope::position_ints(g, "ids", None, s)?;
-                let ids = g.unsqueeze("ids_row", ids, &[0])?;
-                let ids = g.expand("position_ids", ids, shape)?;
-                g.add_node_in("rotary_embedding", "com.microsoft", "RotaryEmbedding", &[Some(x4), Some(ids), Some(tabs.cos), Some(tabs.sin)], attrs)?
+                g.add_node_in("rotary_embedding", "com.microsoft", "RotaryEmbedding", &[Some(x4), ids, Some(caches.cos), Some(caches.sin)], attrs)?
             }
         };
         // 3. back to the input layout, xPos scale after the rotation
