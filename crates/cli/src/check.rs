@@ -45,12 +45,14 @@ pub struct CheckArgs {
     /// Seed of the random inputs.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Absolute tolerance.
-    #[arg(long, default_value_t = 1e-4)]
-    atol: f64,
-    /// Relative tolerance (times |expected|).
-    #[arg(long, default_value_t = 1e-4)]
-    rtol: f64,
+    /// Absolute tolerance [default: the parity tolerance of each output's element type,
+    /// 1e-4 for float32, 2e-3 for float16/bfloat16].
+    #[arg(long)]
+    atol: Option<f64>,
+    /// Relative tolerance, times |expected| [default: 1e-4 for float32, 4e-3 for
+    /// float16/bfloat16 outputs].
+    #[arg(long)]
+    rtol: Option<f64>,
     /// Only these sets of a golden file (repeatable).
     #[arg(long = "set", value_name = "SET")]
     sets: Vec<String>,
@@ -118,7 +120,16 @@ pub fn run(a: CheckArgs) -> Result<u8, Failure> {
     let g = rotor_export::load_file(&a.model).map_err(Failure::usage)?;
     let input_names: Vec<String> = g.inputs().iter().map(|v| g.value_name(*v).to_string()).collect();
     let output_names: Vec<String> = g.outputs().iter().map(|v| g.value_name(*v).to_string()).collect();
-    let tol = Tolerance { atol: a.atol, rtol: a.rtol };
+    // Per output: the given tolerances, else the parity tolerance of its element type.
+    let tols: BTreeMap<String, Tolerance> = g
+        .outputs()
+        .iter()
+        .map(|v| {
+            let base = Tolerance::parity_for(g.info(*v).dtype);
+            (g.value_name(*v).to_string(), Tolerance { atol: a.atol.unwrap_or(base.atol), rtol: a.rtol.unwrap_or(base.rtol) })
+        })
+        .collect();
+    let default_tol = Tolerance { atol: a.atol.unwrap_or(Tolerance::PARITY_F32.atol), rtol: a.rtol.unwrap_or(Tolerance::PARITY_F32.rtol) };
 
     // 1. Sets of (inputs, expected outputs).
     let expect_sets = a.expect.as_deref().map(read_sets).transpose()?;
@@ -220,6 +231,7 @@ pub fn run(a: CheckArgs) -> Result<u8, Failure> {
         for (bi, (bname, outs)) in results.iter().enumerate() {
             let Some(outs) = &outs[i] else { continue };
             for (oname, actual) in outs {
+                let tol = tols.get(oname).copied().unwrap_or(default_tol);
                 let mut line = |label: &str, expected: &HostTensor| match rotor_runtime::compare(actual, expected, tol) {
                     Ok(c) => {
                         failed |= !c.ok();
@@ -244,11 +256,15 @@ pub fn run(a: CheckArgs) -> Result<u8, Failure> {
             }
         }
     }
+    let mut used: Vec<String> = tols.values().map(|t| format!("|a-b| <= {} + {}*|b|", t.atol, t.rtol)).collect();
+    used.sort();
+    used.dedup();
+    let used = if used.is_empty() { format!("|a-b| <= {} + {}*|b|", default_tol.atol, default_tol.rtol) } else { used.join("; ") };
     if failed {
-        println!("check FAILED (tolerance |a-b| <= {} + {}*|b|)", a.atol, a.rtol);
+        println!("check FAILED (tolerance {used})");
         Ok(crate::EXIT_FAILED)
     } else {
-        println!("check passed (tolerance |a-b| <= {} + {}*|b|)", a.atol, a.rtol);
+        println!("check passed (tolerance {used})");
         Ok(0)
     }
 }

@@ -127,6 +127,27 @@ fn check_against_package_golden_passes() {
     assert!(out.contains("set n1031") && out.contains("vs expected"), "{out}");
 }
 
+#[test]
+fn check_defaults_to_the_half_precision_tolerance_for_float16_outputs() {
+    if rotor_ort_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let model = dir.path().join("h.onnx");
+    let o = rotor(&["export", "rotary", "--dim", "16", "--mode", "qk", "--use-xpos", "--dtype", "float16", "-o", model.to_str().expect("utf8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let golden = root.join("golden/rotary/f16_xpos_qk.safetensors");
+    let (m, g) = (model.to_str().expect("utf8"), golden.to_str().expect("utf8"));
+    let o = rotor(&["check", m, "--expect", g]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("check passed (tolerance |a-b| <= 0.002 + 0.004*|b|)"), "{out}");
+    // The f32 tolerance, asked for explicitly, is finer than float16 rounding of the package.
+    let o = rotor(&["check", m, "--expect", g, "--atol", "1e-4", "--rtol", "1e-4"]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
 /// True (and a visible SKIPPED line) when no ONNX Runtime is configured for this run.
 fn rotor_ort_missing() -> bool {
     if std::env::var("ORT_DYLIB_PATH").is_ok() || std::env::var("ROTOR_REQUIRE_ORT").as_deref() == Ok("1") {
