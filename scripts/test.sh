@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # Run every test of rotor, with all set-up done here (nothing pre-installed by hand):
 #   1. the pinned Python env (.venv) with the reference packages, onnx and onnxruntime;
-#   2. the committed goldens must reproduce from the reference packages;
-#   3. held-out random rotary configs and hierarchical checkpoints, with outputs from the
-#      packages (seed: ROTOR_SEED);
+#   2. the committed goldens must reproduce from the reference packages on this machine
+#      (golden/golden_check.py: floats within a tenth of the parity tolerance, since torch's
+#      vectorised math differs by an ulp between CPUs; metadata, names and integers exactly);
+#      the freshly computed files are kept for the bit-exact checks of step 4;
+#   3. held-out random rotary/axial/sinusoidal configs and hierarchical checkpoints, with
+#      outputs from the packages, for two seeds: the fixed one and one drawn per run (printed;
+#      ROTOR_SEED=<n> reproduces a run's draw);
 #   4. cargo test (with the libtorch backend): ORT + tract parity against every golden (whole
 #      models and each emitter, decomposed and fused), insta graph-text goldens, property tests
-#      (ORT == tract == libtorch), export contracts, CLI behaviour;
-#   5. onnx.checker.check_model(full_check=True) on every model the tests exported.
+#      (ORT == tract == libtorch), export contracts, the IR, CLI behaviour; then the CLI tests
+#      once more without the `torch` feature (the default build's export path);
+#   5. onnx.checker.check_model(full_check=True) on every model the tests exported;
+#   6. the foreign-model corpus (python/make_corpus.py: the ONNX backend node tests of the pinned
+#      onnx wheel, the model folders it ships, torch.onnx.export models of HF transformers and
+#      x-transformers): each round-trips through `rotor opt --passes none` with ONNX Runtime
+#      outputs bitwise identical to the original's (python/roundtrip_check.py).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -19,27 +28,44 @@ source scripts/env.sh
 echo "   ORT_DYLIB_PATH=$ORT_DYLIB_PATH" >&2
 
 echo "== 2. committed goldens reproduce from the reference packages" >&2
-"$ROTOR_PYTHON" golden/rotary/make_goldens.py --check
-"$ROTOR_PYTHON" golden/hierarchical/make_goldens.py --check
-"$ROTOR_PYTHON" golden/sinusoidal/make_goldens.py --check
+rm -rf target/fresh-goldens
+"$ROTOR_PYTHON" golden/rotary/make_goldens.py --check --keep target/fresh-goldens/rotary
+"$ROTOR_PYTHON" golden/hierarchical/make_goldens.py --check --keep target/fresh-goldens/hierarchical
+"$ROTOR_PYTHON" golden/sinusoidal/make_goldens.py --check --keep target/fresh-goldens/sinusoidal
 
-seed="${ROTOR_SEED:-20261124}"
-echo "== 3. held-out random configs and checkpoints (ROTOR_SEED=$seed; any seed may be given)" >&2
+fixed_seed=20261124
+seed="${ROTOR_SEED:-$(( $(od -An -N4 -tu4 /dev/urandom) % 1000000000 ))}"
+echo "== 3. held-out random configs and checkpoints (seeds $fixed_seed and $seed; ROTOR_SEED=$seed reproduces this run)" >&2
 rm -rf target/held-out
-"$ROTOR_PYTHON" golden/rotary/make_goldens.py --random "${ROTOR_HELD_OUT:-24}" --seed "$seed" --out target/held-out/rotary
-"$ROTOR_PYTHON" golden/sinusoidal/make_goldens.py --random 12 --seed "$seed" --out target/held-out/sinusoidal
-"$ROTOR_PYTHON" golden/hierarchical/make_goldens.py --random "${ROTOR_HELD_OUT_HIER:-12}" --seed "$seed" --out target/held-out/hierarchical
+extra=""
+extra_hier=""
+for s in "$fixed_seed" "$seed"; do
+  "$ROTOR_PYTHON" golden/rotary/make_goldens.py --random "${ROTOR_HELD_OUT:-24}" --seed "$s" --out "target/held-out/$s/rotary"
+  "$ROTOR_PYTHON" golden/sinusoidal/make_goldens.py --random 12 --seed "$s" --out "target/held-out/$s/sinusoidal"
+  "$ROTOR_PYTHON" golden/hierarchical/make_goldens.py --random "${ROTOR_HELD_OUT_HIER:-12}" --seed "$s" --out "target/held-out/$s/hierarchical"
+  extra="$extra${extra:+:}$root/target/held-out/$s/rotary:$root/target/held-out/$s/sinusoidal"
+  extra_hier="$extra_hier${extra_hier:+:}$root/target/held-out/$s/hierarchical"
+done
 
 echo "== 4. cargo test" >&2
 rm -rf target/rotor-models
 export ROTOR_MODEL_DIR="$root/target/rotor-models"
-export ROTOR_EXTRA_GOLDENS="$root/target/held-out/rotary:$root/target/held-out/sinusoidal"
-export ROTOR_EXTRA_HIER_GOLDENS="$root/target/held-out/hierarchical"
+export ROTOR_EXTRA_GOLDENS="$extra"
+export ROTOR_EXTRA_HIER_GOLDENS="$extra_hier"
+export ROTOR_FRESH_GOLDENS="$root/target/fresh-goldens"
+export ROTOR_REQUIRE_FRESH=1
 export ROTOR_REQUIRE_ORT=1
 export INSTA_UPDATE=no
 # the libtorch reference backend is part of every run (feature `torch`)
 cargo test --workspace --locked --features rotor-tests/torch,rotor-cli/torch
+# the CLI once more as users without torch build it (config-only frequencies)
+cargo test --locked -p rotor-cli --target-dir target/no-torch
 
 echo "== 5. onnx.checker on every exported model" >&2
 "$ROTOR_PYTHON" python/check_models.py "$ROTOR_MODEL_DIR"
+
+echo "== 6. foreign-model corpus: lossless round trips" >&2
+"$ROTOR_PYTHON" python/make_corpus.py --out target/corpus
+cargo build --locked -p rotor-cli
+"$ROTOR_PYTHON" python/roundtrip_check.py --corpus target/corpus --rotor target/debug/rotor --out target/roundtrip
 echo "all tests passed" >&2

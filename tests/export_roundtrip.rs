@@ -46,7 +46,7 @@ fn external_data_models_load_and_match_inline_ones() {
     let inline = dir.join("inline.onnx");
     let external = dir.join("external.onnx");
     rotor_export::write_model(&g, &inline, &ExportOptions::default()).expect("inline");
-    let opts = ExportOptions { external_data_above: 0, external_min_tensor: 512 };
+    let opts = ExportOptions { external_data_above: 0, external_min_tensor: 512, ..Default::default() };
     let written = rotor_export::write_model(&g, &external, &opts).expect("external");
     assert_eq!(written.len(), 2, "model and data file: {written:?}");
     assert!(written[1].to_string_lossy().ends_with("external.onnx.data"));

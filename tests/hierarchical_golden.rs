@@ -205,8 +205,13 @@ fn held_out_hierarchical_checkpoints_match_when_provided() {
     if !ort_available("held_out_hierarchical") {
         return;
     }
-    let files = goldens_in(Path::new(&dir));
-    assert!(!files.is_empty(), "no goldens in {}", Path::new(&dir).display());
+    // ROTOR_EXTRA_HIER_GOLDENS: directories separated by ':' (one per seed)
+    let mut files = Vec::new();
+    for d in std::env::split_paths(&dir) {
+        let found = goldens_in(&d);
+        assert!(!found.is_empty(), "no goldens in {}", d.display());
+        files.extend(found);
+    }
     let mut failures = Vec::new();
     for f in &files {
         let golden = read_golden(f);

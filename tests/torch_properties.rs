@@ -27,9 +27,44 @@ fn close(a: &NamedTensors, b: &NamedTensors, tol: Tolerance, what: &str) {
     }
 }
 
+/// Distance in units in the last place between two finite f32 of the same sign.
+fn ulps(a: f32, b: f32) -> u32 {
+    if a.to_bits() == b.to_bits() {
+        0
+    } else if a.is_sign_negative() != b.is_sign_negative() {
+        u32::MAX
+    } else {
+        a.to_bits().abs_diff(b.to_bits())
+    }
+}
+
+/// The golden of the same name computed on this machine by `make_goldens.py --check --keep
+/// $ROTOR_FRESH_GOLDENS/rotary` (scripts/test.sh), when present. Required when
+/// `ROTOR_REQUIRE_FRESH=1`.
+fn fresh_golden(committed: &std::path::Path) -> Option<rotor_tests::Golden> {
+    let dir = std::env::var_os("ROTOR_FRESH_GOLDENS").map(std::path::PathBuf::from);
+    let path = dir.map(|d| d.join("rotary").join(committed.file_name().expect("file name")));
+    match path.filter(|p| p.exists()) {
+        Some(p) => Some(read_golden(&p)),
+        None if std::env::var("ROTOR_REQUIRE_FRESH").as_deref() == Ok("1") => {
+            panic!("no freshly computed golden for {} (ROTOR_FRESH_GOLDENS)", committed.display())
+        }
+        None => None,
+    }
+}
+
+#[test]
+fn ulps_counts_representable_steps() {
+    assert_eq!(ulps(1.0, 1.0), 0);
+    assert_eq!(ulps(1.0, f32::from_bits(1.0f32.to_bits() + 1)), 1);
+    assert_eq!(ulps(-1.0, f32::from_bits((-1.0f32).to_bits() + 2)), 2);
+    assert_eq!(ulps(1.0, -1.0), u32::MAX);
+}
+
 #[test]
 fn libtorch_reference_reproduces_the_package_goldens() {
     let mut checked = 0;
+    let mut fresh_checked = 0;
     for f in golden_files(&repo_root().join("golden/rotary")) {
         let golden = read_golden(&f);
         if !golden.parity || golden.config.get("kind").and_then(|k| k.as_str()) != Some("rotary") {
@@ -37,10 +72,22 @@ fn libtorch_reference_reproduces_the_package_goldens() {
         }
         let cfg = rotary(&golden.config);
         let mut t = TorchRotary::new(&cfg, None).expect("torch");
-        // libtorch computes the same frequencies as the Python package, bit for bit
+        // libtorch computes the same frequencies as the Python package: bit for bit against the
+        // package run on this machine (scripts/test.sh keeps those files), within one ulp of the
+        // committed golden, which another CPU may have made (vectorised pow differs by an ulp).
         let ours = rotor_runtime::torch_backend::freqs_of(&t);
         let theirs = golden.weights().f32_exact("freqs", &[ours.len() as i64]).expect("golden freqs");
-        assert!(ours.iter().zip(&theirs).all(|(a, b)| a.to_bits() == b.to_bits()), "{}: libtorch freqs differ from the package's", golden.name);
+        let worst = ours.iter().zip(&theirs).map(|(a, b)| ulps(*a, *b)).max().unwrap_or(0);
+        assert!(worst <= 1, "{}: libtorch freqs are {worst} ulps from the committed golden's", golden.name);
+        if let Some(fresh) = fresh_golden(&f) {
+            let theirs = fresh.weights().f32_exact("freqs", &[ours.len() as i64]).expect("fresh freqs");
+            assert!(
+                ours.iter().zip(&theirs).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{}: libtorch freqs differ from the package's on this machine",
+                golden.name
+            );
+            fresh_checked += 1;
+        }
         let inputs: Vec<&str> = match cfg.mode {
             rotor_builder::config::RotaryMode::Single => vec!["x"],
             _ => vec!["q", "k"],
@@ -55,6 +102,7 @@ fn libtorch_reference_reproduces_the_package_goldens() {
         checked += 1;
     }
     assert!(checked >= 25, "checked {checked}");
+    eprintln!("libtorch freqs: {checked} goldens within 1 ulp of the committed files, {fresh_checked} bit-exact against the package on this machine");
 }
 
 fn config() -> impl Strategy<Value = Value> {

@@ -36,6 +36,8 @@ from safetensors.torch import save_file as save_torch
 from simple_hierarchical_transformer import HierarchicalTransformer
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import golden_check  # noqa: E402  (golden/golden_check.py: the shared --check)
 GENERATED_BY = "golden/hierarchical/make_goldens.py (edit cases.json or this script, then rerun)"
 ROTOR_KEYS = {"kind", "dtype", "opset", "form"}
 
@@ -161,28 +163,10 @@ def random_cases(n: int, seed: int) -> list[dict]:
     return cases
 
 
-def compare(a_path: Path, b_path: Path) -> int:
-    a, b = load_file(str(a_path)), load_file(str(b_path))
-    bad = 0
-    if sorted(a) != sorted(b):
-        print(f"{a_path.name}: tensor names differ", file=sys.stderr)
-        return 1
-    for k in sorted(a):
-        if a[k].shape != b[k].shape or a[k].dtype != b[k].dtype:
-            print(f"{a_path.name}/{k}: shape or dtype differs", file=sys.stderr)
-            bad += 1
-        elif a[k].dtype.kind == "f" and not np.allclose(a[k], b[k], rtol=1e-5, atol=1e-5):
-            print(f"{a_path.name}/{k}: max diff {np.abs(a[k].astype(np.float64) - b[k]).max():.3e}", file=sys.stderr)
-            bad += 1
-        elif a[k].dtype.kind != "f" and not np.array_equal(a[k], b[k]):
-            print(f"{a_path.name}/{k}: differs", file=sys.stderr)
-            bad += 1
-    return bad
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare with the committed files")
+    ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare with the committed files (golden/golden_check.py)")
+    ap.add_argument("--keep", type=Path, help="with --check: keep the freshly computed files in this folder")
     ap.add_argument("--out", type=Path, default=HERE)
     ap.add_argument("--cases", type=Path, default=HERE / "cases.json")
     ap.add_argument("--random", type=int, default=0, metavar="N", help="write N random cases instead of cases.json")
@@ -198,13 +182,11 @@ def main() -> int:
         return 0
     cases = json.loads(args.cases.read_text())["cases"]
     if args.check:
-        bad = 0
         with tempfile.TemporaryDirectory() as tmp:
             for case in cases:
                 build_case(case, Path(tmp))
-                for suffix in (".safetensors", ".weights.safetensors"):
-                    bad += compare(args.out / f"{case['name']}{suffix}", Path(tmp) / f"{case['name']}{suffix}")
-        print(f"hierarchical goldens {'reproduce' if bad == 0 else 'DO NOT reproduce'} from the package ({len(cases)} cases)", file=sys.stderr)
+            files = [f"{case['name']}{suffix}" for case in cases for suffix in (".safetensors", ".weights.safetensors")]
+            bad = golden_check.check("hierarchical", args.out, Path(tmp), files, args.keep)
         return 1 if bad else 0
     args.out.mkdir(parents=True, exist_ok=True)
     for case in cases:

@@ -45,6 +45,8 @@ import rotary_embedding_torch
 from rotary_embedding_torch import RotaryEmbedding, apply_rotary_emb
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import golden_check  # noqa: E402  (golden/golden_check.py: the shared --check)
 GENERATED_BY = "golden/rotary/make_goldens.py (edit cases.json or this script, then rerun)"
 PACKAGE_KWARGS = [
     "dim", "custom_freqs", "freqs_for", "theta", "max_freq", "num_freqs", "use_xpos", "xpos_scale_base",
@@ -282,28 +284,10 @@ def random_axial_cases(n: int, seed: int) -> list[dict]:
     return cases
 
 
-def compare_dirs(committed: Path, fresh: Path, names: list[str]) -> int:
-    bad = 0
-    for name in names:
-        a = load_file(str(committed / f"{name}.safetensors"))
-        b = load_file(str(fresh / f"{name}.safetensors"))
-        if sorted(a) != sorted(b):
-            print(f"{name}: tensor names differ", file=sys.stderr)
-            bad += 1
-            continue
-        for k in sorted(a):
-            if a[k].shape != b[k].shape or a[k].dtype != b[k].dtype:
-                print(f"{name}/{k}: shape or dtype differs", file=sys.stderr)
-                bad += 1
-            elif not np.allclose(a[k], b[k], rtol=1e-6, atol=1e-6, equal_nan=True):
-                print(f"{name}/{k}: max diff {np.abs(a[k].astype(np.float64) - b[k]).max():.3e}", file=sys.stderr)
-                bad += 1
-    return bad
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare with the committed files")
+    ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare with the committed files (golden/golden_check.py)")
+    ap.add_argument("--keep", type=Path, help="with --check: keep the freshly computed files in this folder")
     ap.add_argument("--random", type=int, default=0, metavar="N", help="write N random cases instead of cases.json")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=HERE)
@@ -319,12 +303,7 @@ def main() -> int:
     if args.check:
         with tempfile.TemporaryDirectory() as tmp:
             write_cases(cases, Path(tmp))
-            bad = compare_dirs(HERE, Path(tmp), [c["name"] for c in cases])
-        stale = sorted({p.stem for p in HERE.glob("*.safetensors")} - {c["name"] for c in cases})
-        if stale:
-            print(f"files without a case in cases.json: {stale}", file=sys.stderr)
-            bad += len(stale)
-        print(f"goldens {'reproduce' if bad == 0 else 'DO NOT reproduce'} from the package ({len(cases)} cases)", file=sys.stderr)
+            bad = golden_check.check("rotary", HERE, Path(tmp), [f"{c['name']}.safetensors" for c in cases], args.keep)
         return 1 if bad else 0
     write_cases(cases, args.out)
     return 0

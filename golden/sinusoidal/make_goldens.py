@@ -17,6 +17,8 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+import golden_check  # noqa: E402  (golden/golden_check.py: the shared --check)
 GENERATED_BY = "golden/sinusoidal/make_goldens.py (edit cases.json or this script, then rerun)"
 
 
@@ -86,7 +88,8 @@ def random_cases(n: int, seed: int) -> list[dict]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare with the committed files")
+    ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare with the committed files (golden/golden_check.py)")
+    ap.add_argument("--keep", type=Path, help="with --check: keep the freshly computed files in this folder")
     ap.add_argument("--random", type=int, default=0, metavar="N", help="write N random cases to --out instead")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=HERE)
@@ -101,15 +104,10 @@ def main() -> int:
         for case in cases:
             build_case(case, HERE)
         return 0
-    bad = 0
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
-            fresh = load_file(str(build_case(case, Path(tmp))))
-            committed = load_file(str(HERE / f"{case['name']}.safetensors"))
-            if sorted(fresh) != sorted(committed) or any(not np.array_equal(fresh[k], committed[k]) for k in fresh):
-                print(f"{case['name']}: differs", file=sys.stderr)
-                bad += 1
-    print(f"sinusoidal goldens {'reproduce' if bad == 0 else 'DO NOT reproduce'} ({len(cases)} cases)", file=sys.stderr)
+            build_case(case, Path(tmp))
+        bad = golden_check.check("sinusoidal", HERE, Path(tmp), [f"{c['name']}.safetensors" for c in cases], args.keep)
     return 1 if bad else 0
 
 

@@ -153,9 +153,14 @@ impl Dim {
     pub fn add(&self, other: &Dim) -> Dim {
         let (Some((mut t, c)), Some((u, d))) = (self.linear(), other.linear()) else { return Dim::Unknown };
         for (a, k) in u {
-            *t.entry(a).or_insert(0) += k;
+            let e = t.entry(a).or_insert(0);
+            let Some(sum) = e.checked_add(k) else { return Dim::Unknown };
+            *e = sum;
         }
-        Dim::from_linear(t, c.saturating_add(d))
+        match c.checked_add(d) {
+            Some(c) => Dim::from_linear(t, c),
+            None => Dim::Unknown,
+        }
     }
 
     /// `self - other`.
@@ -166,7 +171,13 @@ impl Dim {
     /// `self * k` for a constant `k`.
     pub fn scale(&self, k: i64) -> Dim {
         match self.linear() {
-            Some((t, c)) => Dim::from_linear(t.into_iter().map(|(a, v)| (a, v * k)).collect(), c.saturating_mul(k)),
+            Some((t, c)) => {
+                let terms: Option<BTreeMap<String, i64>> = t.into_iter().map(|(a, v)| v.checked_mul(k).map(|v| (a, v))).collect();
+                match (terms, c.checked_mul(k)) {
+                    (Some(t), Some(c)) => Dim::from_linear(t, c),
+                    _ => Dim::Unknown,
+                }
+            }
             None => Dim::Unknown,
         }
     }

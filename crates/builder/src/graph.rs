@@ -1,10 +1,20 @@
-//! The typed graph IR: values with element types and symbolic shapes, nodes with dotted names.
+//! The typed, editable graph IR: values with element types and symbolic shapes, nodes with
+//! dotted names, use lists, edits (rewire, replace, remove, insert, sort) and subgraphs.
 //!
 //! Every node is type-checked when it is added (see [`crate::ops`]), so a mismatch fails at the
 //! builder call that caused it, naming the node and the op. Names are deterministic: a node's
 //! name is the current scope path plus the local name given by the emitter
 //! (`rope.q.cos_x`); the empty local name gives the bare scope (`rope.q`), used for the node that
 //! produces an emitter's result.
+//!
+//! Ids are stable: a [`Value`] or [`NodeId`] keeps meaning the same thing while other nodes are
+//! added, removed or moved. Each value knows its producer ([`Graph::producer`]) and its uses
+//! ([`Graph::uses`]); a node holding subgraphs (`If`, `Loop`, `Scan`) uses the outer values its
+//! bodies read as *implicit* inputs, so nothing an inner graph needs looks dead from outside.
+//!
+//! A graph loaded from a file also carries what rotor does not interpret (declared types, doc
+//! strings, model-local functions, fields of newer ONNX versions) so that saving gives the same
+//! model back; see `rotor-export`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,15 +28,85 @@ use crate::tensor::Tensor;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Value(pub(crate) usize);
 
+/// Stable handle to a node of one [`Graph`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub(crate) usize);
+
 /// Where a value comes from.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Origin {
     /// A graph input.
     Input,
-    /// An initializer (index into [`Graph::initializers`]).
-    Initializer(usize),
+    /// An initializer.
+    Initializer,
+    /// A sparse initializer.
+    SparseInitializer,
     /// Output `slot` of node `node`.
-    Node { node: usize, slot: usize },
+    Node { node: NodeId, slot: usize },
+    /// A value of an enclosing graph that this subgraph reads (by name).
+    Outer,
+    /// Nothing any more: its producer was removed.
+    Detached,
+}
+
+/// One use of a value: input `slot` of `node`, or an implicit use by a subgraph of `node`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Use {
+    /// The consuming node.
+    pub node: NodeId,
+    /// Input slot; [`Use::IMPLICIT`] when a subgraph of the node reads the value.
+    pub slot: usize,
+}
+
+impl Use {
+    /// Slot of an implicit use (a subgraph reads the value from the enclosing scope).
+    pub const IMPLICIT: usize = usize::MAX;
+}
+
+/// The type of a value as a model declares it (graph inputs/outputs, `value_info`), including
+/// the non-tensor types ONNX has.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValueType {
+    /// A tensor; `shape` is `None` when the rank is not given.
+    Tensor { dtype: DType, shape: Option<Vec<Dim>> },
+    /// A sparse tensor.
+    SparseTensor { dtype: DType, shape: Option<Vec<Dim>> },
+    /// A sequence of values of one type.
+    Sequence(Box<ValueType>),
+    /// A map from a key type to values of one type.
+    Map { key: DType, value: Box<ValueType> },
+    /// An optional value.
+    Optional(Box<ValueType>),
+    /// Not given (or a kind this version of ONNX does not know).
+    Unknown,
+}
+
+impl ValueType {
+    /// The text form used in graph text: `F32[B, N]`, `Seq<F32[?*]>`, `Map<I64, F32[]>`.
+    pub fn text(&self) -> String {
+        let shaped = |dtype: &DType, shape: &Option<Vec<Dim>>| match shape {
+            Some(s) => format!("{dtype}{}", crate::dim::shape_text(s)),
+            None => format!("{dtype}[?*]"),
+        };
+        match self {
+            ValueType::Tensor { dtype, shape } => shaped(dtype, shape),
+            ValueType::SparseTensor { dtype, shape } => format!("Sparse<{}>", shaped(dtype, shape)),
+            ValueType::Sequence(t) => format!("Seq<{}>", t.text()),
+            ValueType::Map { key, value } => format!("Map<{key}, {}>", value.text()),
+            ValueType::Optional(t) => format!("Opt<{}>", t.text()),
+            ValueType::Unknown => "?".into(),
+        }
+    }
+}
+
+/// A declared type as the model wrote it: the parsed view and the encoded `ValueInfoProto`
+/// (name cleared), written back unchanged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Declared {
+    /// The type.
+    pub ty: ValueType,
+    /// The encoded declaration (written back verbatim by `rotor-export`).
+    pub encoded: Vec<u8>,
 }
 
 /// Type information of a value.
@@ -42,6 +122,8 @@ pub struct ValueInfo {
     pub sym_value: Option<Vec<Dim>>,
     /// Producer.
     pub origin: Origin,
+    /// The type the model declared for this value, if it declared one.
+    pub declared: Option<Declared>,
 }
 
 impl ValueInfo {
@@ -50,13 +132,39 @@ impl ValueInfo {
         self.shape.as_ref().map(|s| s.len())
     }
 
-    /// `F32[B, N, 64]`, or `F32[?*]` when the rank is unknown.
+    /// `F32[B, N, 64]`, `F32[?*]` when the rank is unknown, or the declared non-tensor type.
     pub fn type_text(&self) -> String {
+        if let Some(Declared { ty, .. }) = &self.declared
+            && !matches!(ty, ValueType::Tensor { .. } | ValueType::Unknown)
+        {
+            return ty.text();
+        }
         match &self.shape {
             Some(s) => format!("{}{}", self.dtype, crate::dim::shape_text(s)),
             None => format!("{}[?*]", self.dtype),
         }
     }
+}
+
+/// A sparse tensor (sparse initializers and attributes), carried as its encoded
+/// `SparseTensorProto` with the type and dims shown in graph text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SparseTensor {
+    /// Element type of the values.
+    pub dtype: DType,
+    /// Dense shape.
+    pub dims: Vec<i64>,
+    /// The encoded `SparseTensorProto`.
+    pub encoded: Vec<u8>,
+}
+
+/// A `TYPE_PROTO` attribute value: the parsed view and the encoded `TypeProto`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeAttr {
+    /// The type.
+    pub ty: ValueType,
+    /// The encoded `TypeProto`.
+    pub encoded: Vec<u8>,
 }
 
 /// A node attribute value.
@@ -66,8 +174,23 @@ pub enum Attr {
     Float(f32),
     Ints(Vec<i64>),
     Floats(Vec<f32>),
+    /// A UTF-8 string.
     Str(String),
+    /// A string attribute whose bytes are not UTF-8.
+    Bytes(Vec<u8>),
+    Strings(Vec<Vec<u8>>),
     Tensor(Tensor),
+    Tensors(Vec<Tensor>),
+    /// A subgraph (`If` branches, `Loop`/`Scan` bodies).
+    Graph(Box<Graph>),
+    Graphs(Vec<Graph>),
+    SparseTensor(SparseTensor),
+    SparseTensors(Vec<SparseTensor>),
+    TypeProto(TypeAttr),
+    TypeProtos(Vec<TypeAttr>),
+    /// An attribute carried as its encoded `AttributeProto` (a reference to an attribute of an
+    /// enclosing function, a doc string on the attribute, or a kind ONNX adds later).
+    Opaque(Vec<u8>),
 }
 
 impl From<i64> for Attr {
@@ -95,6 +218,11 @@ impl From<Tensor> for Attr {
         Attr::Tensor(v)
     }
 }
+impl From<Graph> for Attr {
+    fn from(v: Graph) -> Attr {
+        Attr::Graph(Box::new(v))
+    }
+}
 
 /// Attribute list, kept in the order given.
 pub type Attrs = Vec<(String, Attr)>;
@@ -111,7 +239,9 @@ macro_rules! attrs {
 /// One node.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
-    /// Unique dotted name.
+    /// Stable id.
+    pub id: NodeId,
+    /// Dotted name (unique in graphs rotor builds; loaded models keep theirs, even empty).
     pub name: String,
     /// ONNX op type.
     pub op_type: String,
@@ -119,10 +249,15 @@ pub struct Node {
     pub domain: String,
     /// Inputs; `None` for an omitted optional input.
     pub inputs: Vec<Option<Value>>,
-    /// Outputs.
-    pub outputs: Vec<Value>,
+    /// Outputs; `None` for an omitted optional output (an empty name in ONNX).
+    pub outputs: Vec<Option<Value>>,
     /// Attributes.
     pub attrs: Attrs,
+    /// Doc string.
+    pub doc: Option<String>,
+    /// Fields rotor does not interpret (overload, metadata, device configurations), encoded as
+    /// a `NodeProto` and merged back when saving.
+    pub extra: Vec<u8>,
 }
 
 impl Node {
@@ -130,6 +265,69 @@ impl Node {
     pub fn attr(&self, name: &str) -> Option<&Attr> {
         self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
+
+    /// The output values that exist (skipping omitted slots).
+    pub fn output_values(&self) -> impl Iterator<Item = Value> + '_ {
+        self.outputs.iter().flatten().copied()
+    }
+
+    /// `op` or `domain.op`.
+    pub fn qualified_op(&self) -> String {
+        if self.domain.is_empty() { self.op_type.clone() } else { format!("{}.{}", self.domain, self.op_type) }
+    }
+
+    /// Subgraphs held in attributes, with the attribute name.
+    pub fn subgraphs(&self) -> Vec<(&str, &Graph)> {
+        let mut v = Vec::new();
+        for (k, a) in &self.attrs {
+            match a {
+                Attr::Graph(g) => v.push((k.as_str(), g.as_ref())),
+                Attr::Graphs(gs) => v.extend(gs.iter().map(|g| (k.as_str(), g))),
+                _ => {}
+            }
+        }
+        v
+    }
+}
+
+/// A model-local function, carried as its encoded `FunctionProto`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    /// Domain of the function (the op domain nodes call it with).
+    pub domain: String,
+    /// Name (the op type nodes call it with).
+    pub name: String,
+    /// Overload, if any.
+    pub overload: String,
+    /// Formal inputs and outputs (for graph text).
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    /// Number of nodes in its body (for graph text).
+    pub node_count: usize,
+    /// The encoded `FunctionProto`.
+    pub encoded: Vec<u8>,
+}
+
+/// Model-level fields of a loaded model, kept for saving it back. Graphs rotor builds leave
+/// them empty; `rotor-export` then writes rotor's own header.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelInfo {
+    /// `ir_version` as the model declared it.
+    pub ir_version: Option<i64>,
+    /// Opset imports in the model's order, `(domain, version)`; `""` is ai.onnx.
+    pub opset_imports: Vec<(String, i64)>,
+    pub producer_name: Option<String>,
+    pub producer_version: Option<String>,
+    pub domain: Option<String>,
+    pub model_version: Option<i64>,
+    pub doc: Option<String>,
+    /// Model-local functions.
+    pub functions: Vec<Function>,
+    /// Fields rotor does not interpret (training info, device configurations, ...), encoded as
+    /// a `ModelProto` and merged back when saving.
+    pub extra: Vec<u8>,
+    /// True for a graph read from a file (save it as it came, declared types only).
+    pub loaded: bool,
 }
 
 /// A graph under construction (and, once outputs are set, a finished graph).
@@ -138,21 +336,63 @@ pub struct Graph {
     name: String,
     opset: i64,
     values: Vec<ValueInfo>,
+    uses: Vec<Vec<Use>>,
     nodes: Vec<Node>,
+    /// `NodeId` → position in `nodes` (`usize::MAX` once removed).
+    node_pos: Vec<usize>,
     inputs: Vec<Value>,
     outputs: Vec<Value>,
     initializers: Vec<(Value, Tensor)>,
+    init_index: HashMap<Value, usize>,
+    sparse_initializers: Vec<(Value, SparseTensor)>,
+    captures: Vec<Value>,
+    value_info_order: Vec<Value>,
     scope: Vec<String>,
     value_names: HashMap<String, Value>,
     node_names: HashSet<String>,
     metadata: Vec<(String, String)>,
     lenient: bool,
+    subgraph: bool,
+    insert_before: Option<NodeId>,
+    memo: HashMap<String, Vec<Value>>,
+    doc: Option<String>,
+    extra: Vec<u8>,
+    model: ModelInfo,
 }
 
-/// Opsets rotor emits and loads (ai.onnx domain).
+/// Opsets rotor emits (ai.onnx domain). Loaded models may use any opset.
 pub const SUPPORTED_OPSETS: std::ops::RangeInclusive<i64> = 17..=24;
 
 impl Graph {
+    fn empty(name: &str, opset: i64, lenient: bool, subgraph: bool) -> Graph {
+        Graph {
+            name: name.to_string(),
+            opset,
+            values: Vec::new(),
+            uses: Vec::new(),
+            nodes: Vec::new(),
+            node_pos: Vec::new(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            initializers: Vec::new(),
+            init_index: HashMap::new(),
+            sparse_initializers: Vec::new(),
+            captures: Vec::new(),
+            value_info_order: Vec::new(),
+            scope: Vec::new(),
+            value_names: HashMap::new(),
+            node_names: HashSet::new(),
+            metadata: Vec::new(),
+            lenient,
+            subgraph,
+            insert_before: None,
+            memo: HashMap::new(),
+            doc: None,
+            extra: Vec::new(),
+            model: ModelInfo::default(),
+        }
+    }
+
     /// An empty graph for the given ai.onnx opset.
     pub fn new(name: &str, opset: i64) -> Result<Graph, BuildError> {
         if !SUPPORTED_OPSETS.contains(&opset) {
@@ -161,39 +401,19 @@ impl Graph {
                 message: format!("opset {opset} is not supported (supported: {}..={})", SUPPORTED_OPSETS.start(), SUPPORTED_OPSETS.end()),
             });
         }
-        Ok(Graph {
-            name: name.to_string(),
-            opset,
-            values: Vec::new(),
-            nodes: Vec::new(),
-            inputs: Vec::new(),
-            outputs: Vec::new(),
-            initializers: Vec::new(),
-            scope: Vec::new(),
-            value_names: HashMap::new(),
-            node_names: HashSet::new(),
-            metadata: Vec::new(),
-            lenient: false,
-        })
+        Ok(Graph::empty(name, opset, false, false))
     }
 
-    /// A graph whose nodes get unknown types instead of errors when inference fails
-    /// (used when loading models written by other tools).
+    /// A graph whose nodes get unknown types instead of errors when inference fails, and whose
+    /// node names may repeat or be empty (used when loading models written by other tools).
     pub fn new_lenient(name: &str, opset: i64) -> Graph {
-        Graph {
-            name: name.to_string(),
-            opset,
-            values: Vec::new(),
-            nodes: Vec::new(),
-            inputs: Vec::new(),
-            outputs: Vec::new(),
-            initializers: Vec::new(),
-            scope: Vec::new(),
-            value_names: HashMap::new(),
-            node_names: HashSet::new(),
-            metadata: Vec::new(),
-            lenient: true,
-        }
+        Graph::empty(name, opset, true, false)
+    }
+
+    /// An empty subgraph (a body of `If`/`Loop`/`Scan`) of a graph at `opset`. Names it reads
+    /// from enclosing graphs become captures ([`Graph::capture`]).
+    pub fn new_subgraph(name: &str, opset: i64, lenient: bool) -> Graph {
+        Graph::empty(name, opset, lenient, true)
     }
 
     // ----- accessors -------------------------------------------------------------------------
@@ -202,13 +422,29 @@ impl Graph {
     pub fn name(&self) -> &str {
         &self.name
     }
-    /// ai.onnx opset the graph targets.
+    /// ai.onnx opset the graph targets (inference follows it).
     pub fn opset(&self) -> i64 {
         self.opset
     }
-    /// Nodes in topological (insertion) order.
+    /// True for graphs of loaded models (inference failures give unknown types).
+    pub fn is_lenient(&self) -> bool {
+        self.lenient
+    }
+    /// True for subgraphs (bodies of `If`/`Loop`/`Scan`).
+    pub fn is_subgraph(&self) -> bool {
+        self.subgraph
+    }
+    /// Nodes in order (topological for graphs built or loaded by rotor).
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
+    }
+    /// The node with this id (`None` once removed).
+    pub fn node(&self, id: NodeId) -> Option<&Node> {
+        self.node_pos.get(id.0).and_then(|p| self.nodes.get(*p))
+    }
+    /// Position of a node in [`Graph::nodes`].
+    pub fn position(&self, id: NodeId) -> Option<usize> {
+        self.node_pos.get(id.0).copied().filter(|p| *p < self.nodes.len())
     }
     /// Graph inputs in order.
     pub fn inputs(&self) -> &[Value] {
@@ -221,6 +457,18 @@ impl Graph {
     /// Initializers in insertion order.
     pub fn initializers(&self) -> &[(Value, Tensor)] {
         &self.initializers
+    }
+    /// Sparse initializers in order.
+    pub fn sparse_initializers(&self) -> &[(Value, SparseTensor)] {
+        &self.sparse_initializers
+    }
+    /// Values of enclosing graphs that this subgraph reads.
+    pub fn captures(&self) -> &[Value] {
+        &self.captures
+    }
+    /// Values the model listed in `value_info`, in its order.
+    pub fn value_info_order(&self) -> &[Value] {
+        &self.value_info_order
     }
     /// Type information of a value.
     pub fn info(&self, v: Value) -> &ValueInfo {
@@ -248,10 +496,27 @@ impl Graph {
     }
     /// The constant behind a value, when it is an initializer.
     pub fn constant_of(&self, v: Value) -> Option<&Tensor> {
+        self.init_index.get(&v).map(|i| &self.initializers[*i].1)
+    }
+    /// The node producing a value, if a node does.
+    pub fn producer(&self, v: Value) -> Option<NodeId> {
         match self.values[v.0].origin {
-            Origin::Initializer(i) => Some(&self.initializers[i].1),
+            Origin::Node { node, .. } => Some(node),
             _ => None,
         }
+    }
+    /// Every use of a value by a node of this graph (graph outputs are not listed: see
+    /// [`Graph::is_output`]).
+    pub fn uses(&self, v: Value) -> &[Use] {
+        &self.uses[v.0]
+    }
+    /// True when the value is a graph output.
+    pub fn is_output(&self, v: Value) -> bool {
+        self.outputs.contains(&v)
+    }
+    /// True when nothing reads the value (no node, not a graph output).
+    pub fn is_unused(&self, v: Value) -> bool {
+        self.uses[v.0].is_empty() && !self.is_output(v)
     }
     /// Metadata key/value pairs (exported as `metadata_props`).
     pub fn metadata(&self) -> &[(String, String)] {
@@ -264,6 +529,30 @@ impl Graph {
             None => self.metadata.push((key.to_string(), value.to_string())),
         }
     }
+    /// The graph's doc string.
+    pub fn doc(&self) -> Option<&str> {
+        self.doc.as_deref()
+    }
+    /// Set the graph's doc string.
+    pub fn set_doc(&mut self, doc: Option<String>) {
+        self.doc = doc;
+    }
+    /// Encoded `GraphProto` fields rotor does not interpret (merged back when saving).
+    pub fn extra(&self) -> &[u8] {
+        &self.extra
+    }
+    /// Set the uninterpreted `GraphProto` fields.
+    pub fn set_extra(&mut self, extra: Vec<u8>) {
+        self.extra = extra;
+    }
+    /// Model-level fields (loaded models).
+    pub fn model_info(&self) -> &ModelInfo {
+        &self.model
+    }
+    /// Model-level fields, for editing.
+    pub fn model_info_mut(&mut self) -> &mut ModelInfo {
+        &mut self.model
+    }
     /// Counts of nodes by op type, sorted by op type.
     pub fn op_counts(&self) -> Vec<(String, usize)> {
         let mut m: std::collections::BTreeMap<String, usize> = Default::default();
@@ -272,12 +561,45 @@ impl Graph {
         }
         m.into_iter().collect()
     }
-    /// Domains used by nodes other than ai.onnx.
+    /// Domains used by nodes other than ai.onnx (subgraphs included), sorted.
     pub fn extra_domains(&self) -> Vec<String> {
-        let mut d: Vec<String> = self.nodes.iter().filter(|n| !n.domain.is_empty()).map(|n| n.domain.clone()).collect();
+        let mut d: Vec<String> = Vec::new();
+        self.visit_nodes(&mut |n| {
+            if !n.domain.is_empty() && n.domain != "ai.onnx" {
+                d.push(n.domain.clone());
+            }
+        });
         d.sort();
         d.dedup();
         d
+    }
+    /// Visit every node, subgraphs included (depth first, a node before its subgraphs' nodes).
+    pub fn visit_nodes(&self, f: &mut dyn FnMut(&Node)) {
+        for n in &self.nodes {
+            f(n);
+            for (_, g) in n.subgraphs() {
+                g.visit_nodes(f);
+            }
+        }
+    }
+    /// Number of nodes, subgraphs included.
+    pub fn node_count_deep(&self) -> usize {
+        let mut c = 0;
+        self.visit_nodes(&mut |_| c += 1);
+        c
+    }
+
+    /// Values an emitter stored under `key` earlier in this build (see [`Graph::set_memo`]), if
+    /// they are all still live.
+    pub fn memo(&self, key: &str) -> Option<Vec<Value>> {
+        let v = self.memo.get(key)?;
+        v.iter().all(|x| self.values[x.0].origin != Origin::Detached).then(|| v.clone())
+    }
+
+    /// Remember values computed by an emitter so later emitters can reuse them instead of
+    /// building the same subgraph again (e.g. one set of rotary tables per sequence length).
+    pub fn set_memo(&mut self, key: &str, values: Vec<Value>) {
+        self.memo.insert(key.to_string(), values);
     }
 
     // ----- naming ----------------------------------------------------------------------------
@@ -299,14 +621,49 @@ impl Graph {
         parts.join(".")
     }
 
+    /// A value name not used yet, made from `base` (`base`, `base.1`, `base.2`, ...).
+    pub fn fresh_name(&self, base: &str) -> String {
+        if !base.is_empty() && !self.value_names.contains_key(base) && !self.node_names.contains(base) {
+            return base.to_string();
+        }
+        (1..).map(|i| format!("{base}.{i}")).find(|n| !self.value_names.contains_key(n) && !self.node_names.contains(n)).unwrap_or_default()
+    }
+
     fn new_value(&mut self, name: String, dtype: DType, shape: Option<Vec<Dim>>, sym_value: Option<Vec<Dim>>, origin: Origin) -> Result<Value, BuildError> {
         if name.is_empty() || self.value_names.contains_key(&name) {
             return Err(BuildError::DuplicateName(name));
         }
         let v = Value(self.values.len());
         self.value_names.insert(name.clone(), v);
-        self.values.push(ValueInfo { name, dtype, shape, sym_value, origin });
+        self.values.push(ValueInfo { name, dtype, shape, sym_value, origin, declared: None });
+        self.uses.push(Vec::new());
         Ok(v)
+    }
+
+    /// Rename a value (graph inputs and outputs included). Fails when the name is taken.
+    pub fn rename_value(&mut self, v: Value, name: &str) -> Result<(), BuildError> {
+        if self.values[v.0].name == name {
+            return Ok(());
+        }
+        if name.is_empty() || self.value_names.contains_key(name) {
+            return Err(BuildError::DuplicateName(name.to_string()));
+        }
+        let old = std::mem::replace(&mut self.values[v.0].name, name.to_string());
+        self.value_names.remove(&old);
+        self.value_names.insert(name.to_string(), v);
+        // Subgraphs read outer values by name: follow the rename there.
+        for u in self.uses[v.0].clone() {
+            if u.slot == Use::IMPLICIT
+                && let Some(p) = self.position(u.node)
+            {
+                for (_, a) in self.nodes[p].attrs.iter_mut() {
+                    for g in subgraphs_mut(a) {
+                        g.rename_capture(&old, name);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     // ----- inputs, outputs, constants --------------------------------------------------------
@@ -326,6 +683,11 @@ impl Graph {
         Ok(v)
     }
 
+    /// List an existing value (an initializer with a default, in old models) as a graph input.
+    pub fn mark_input(&mut self, v: Value) {
+        self.inputs.push(v);
+    }
+
     /// Mark `v` as a graph output named `name`. The producing node's output is renamed when
     /// possible; otherwise (inputs, initializers, values already exported) an `Identity` is added.
     pub fn output(&mut self, name: &str, v: Value) -> Result<Value, BuildError> {
@@ -338,9 +700,7 @@ impl Graph {
             return Err(BuildError::DuplicateName(name.to_string()));
         }
         let out = if renameable {
-            let old = std::mem::replace(&mut self.values[v.0].name, name.to_string());
-            self.value_names.remove(&old);
-            self.value_names.insert(name.to_string(), v);
+            self.rename_value(v, name)?;
             v
         } else {
             let saved = std::mem::take(&mut self.scope);
@@ -357,6 +717,11 @@ impl Graph {
         self.outputs.push(v);
     }
 
+    /// Replace the graph outputs.
+    pub fn set_outputs(&mut self, outputs: Vec<Value>) {
+        self.outputs = outputs;
+    }
+
     /// Add an initializer named `local` in the current scope.
     pub fn constant(&mut self, local: &str, t: Tensor) -> Result<Value, BuildError> {
         let name = self.scoped(local);
@@ -367,10 +732,31 @@ impl Graph {
     pub fn constant_raw(&mut self, name: &str, t: Tensor) -> Result<Value, BuildError> {
         let shape: Vec<Dim> = t.dims().iter().map(|d| Dim::Fixed(*d)).collect();
         let sym_value = if t.len() <= 64 { t.as_i64s().map(|v| v.into_iter().map(Dim::Fixed).collect()) } else { None };
-        let idx = self.initializers.len();
-        let v = self.new_value(name.to_string(), t.dtype(), Some(shape), sym_value, Origin::Initializer(idx))?;
+        let v = self.new_value(name.to_string(), t.dtype(), Some(shape), sym_value, Origin::Initializer)?;
+        self.init_index.insert(v, self.initializers.len());
         self.initializers.push((v, t));
         Ok(v)
+    }
+
+    /// Add a sparse initializer (loaded models).
+    pub fn sparse_constant_raw(&mut self, name: &str, t: SparseTensor) -> Result<Value, BuildError> {
+        let shape: Vec<Dim> = t.dims.iter().map(|d| Dim::Fixed(*d)).collect();
+        let v = self.new_value(name.to_string(), t.dtype, Some(shape), None, Origin::SparseInitializer)?;
+        self.sparse_initializers.push((v, t));
+        Ok(v)
+    }
+
+    /// Replace the tensor of an initializer (same name); the value's type follows the tensor.
+    pub fn set_constant(&mut self, v: Value, t: Tensor) -> Result<(), BuildError> {
+        let Some(i) = self.init_index.get(&v).copied() else {
+            return Err(BuildError::Graph { graph: self.name.clone(), message: format!("{} is not an initializer", self.values[v.0].name) });
+        };
+        let info = &mut self.values[v.0];
+        info.dtype = t.dtype();
+        info.shape = Some(t.dims().iter().map(|d| Dim::Fixed(*d)).collect());
+        info.sym_value = if t.len() <= 64 { t.as_i64s().map(|v| v.into_iter().map(Dim::Fixed).collect()) } else { None };
+        self.initializers[i].1 = t;
+        Ok(())
     }
 
     /// An i64 scalar initializer.
@@ -390,6 +776,59 @@ impl Graph {
             .cast_f32_to(dtype)
             .ok_or_else(|| BuildError::BadConstant { name: name.clone(), message: format!("cannot hold a float in {dtype}") })?;
         self.constant_raw(&name, t)
+    }
+
+    /// Read a value of an enclosing graph in this subgraph (by its name there). Returns the
+    /// existing capture when the name is already captured.
+    pub fn capture(&mut self, name: &str, dtype: DType, shape: Option<Vec<Dim>>) -> Result<Value, BuildError> {
+        if let Some(v) = self.value_by_name(name) {
+            return Ok(v);
+        }
+        let v = self.new_value(name.to_string(), dtype, shape, None, Origin::Outer)?;
+        self.captures.push(v);
+        Ok(v)
+    }
+
+    fn rename_capture(&mut self, old: &str, new: &str) {
+        let Some(v) = self.value_by_name(old) else { return };
+        if self.values[v.0].origin != Origin::Outer {
+            return;
+        }
+        match self.value_by_name(new) {
+            // Already captured under the new name: point the uses there and drop the old capture.
+            Some(existing) if existing != v => {
+                let _ = self.replace_all_uses(v, existing);
+                self.captures.retain(|c| *c != v);
+                self.value_names.remove(old);
+                self.values[v.0].origin = Origin::Detached;
+            }
+            _ => {
+                let _ = self.rename_value(v, new);
+            }
+        }
+    }
+
+    /// Record the model's declared type of a value; a type or shape inference left unknown is
+    /// taken from the declaration.
+    pub fn declare(&mut self, v: Value, declared: Declared, in_value_info: bool) {
+        let info = &mut self.values[v.0];
+        if let ValueType::Tensor { dtype, shape } = &declared.ty {
+            if info.dtype == DType::Undefined {
+                info.dtype = *dtype;
+            }
+            if info.shape.is_none() {
+                info.shape.clone_from(shape);
+            }
+        }
+        info.declared = Some(declared);
+        if in_value_info {
+            self.value_info_order.push(v);
+        }
+    }
+
+    /// Drop the declared type of a value (after a pass changed its type).
+    pub fn forget_declared(&mut self, v: Value) {
+        self.values[v.0].declared = None;
     }
 
     // ----- nodes -----------------------------------------------------------------------------
@@ -415,8 +854,9 @@ impl Graph {
         Ok(outs[0])
     }
 
-    /// Add a node with explicit node and output names (unscoped). Types are inferred; in a
-    /// lenient graph an inference failure gives unknown types instead of an error.
+    /// Add a node with explicit node and output names (unscoped; an empty output name is an
+    /// omitted optional output). Types are inferred; in a lenient graph an inference failure
+    /// gives unknown types instead of an error. Returns the values of the named outputs.
     pub fn add_node_full(
         &mut self,
         name: &str,
@@ -426,8 +866,55 @@ impl Graph {
         attrs: Attrs,
         output_names: &[String],
     ) -> Result<Vec<Value>, BuildError> {
-        if name.is_empty() || self.node_names.contains(name) {
+        let id = self.add_node_raw(name, op, domain, inputs, attrs, output_names)?;
+        let pos = self.node_pos[id.0];
+        Ok(self.nodes[pos].output_values().collect())
+    }
+
+    /// [`Graph::add_node_full`], returning the new node's id.
+    pub fn add_node_raw(
+        &mut self,
+        name: &str,
+        op: &str,
+        domain: &str,
+        inputs: &[Option<Value>],
+        attrs: Attrs,
+        output_names: &[String],
+    ) -> Result<NodeId, BuildError> {
+        if !self.lenient && (name.is_empty() || self.node_names.contains(name)) {
             return Err(BuildError::DuplicateName(name.to_string()));
+        }
+        if let Some(bad) = inputs.iter().flatten().find(|v| v.0 >= self.values.len() || self.values[v.0].origin == Origin::Detached) {
+            return Err(BuildError::Graph { graph: self.name.clone(), message: format!("node {name}: input #{} is not a live value of this graph", bad.0) });
+        }
+        let mut seen = HashSet::new();
+        if let Some(dup) = output_names.iter().filter(|n| !n.is_empty()).find(|n| !seen.insert(n.as_str()) || self.value_names.contains_key(n.as_str())) {
+            return Err(BuildError::DuplicateName(dup.clone()));
+        }
+        // Outer values the subgraphs read: resolve them here (capturing them in turn when this
+        // graph is itself a subgraph).
+        let mut implicit = Vec::new();
+        for (_, a) in &attrs {
+            for g in subgraphs(a) {
+                for c in g.free_names() {
+                    let v = match self.value_by_name(&c) {
+                        Some(v) => v,
+                        None if self.subgraph => {
+                            let (dtype, shape) = g.value_by_name(&c).map(|v| (g.dtype(v), g.info(v).shape.clone())).unwrap_or((DType::Undefined, None));
+                            self.capture(&c, dtype, shape)?
+                        }
+                        None => {
+                            return Err(BuildError::Graph {
+                                graph: self.name.clone(),
+                                message: format!("node {name}: its subgraph reads {c:?}, which is not defined"),
+                            });
+                        }
+                    };
+                    if !implicit.contains(&v) {
+                        implicit.push(v);
+                    }
+                }
+            }
         }
         let inferred = {
             let infos: Vec<Option<&ValueInfo>> = inputs.iter().map(|i| i.map(|v| &self.values[v.0])).collect();
@@ -455,31 +942,416 @@ impl Graph {
             Err(_) if self.lenient => vec![ops::Inferred::unknown(); output_names.len()],
             Err(e) => return Err(e),
         };
-        let node_idx = self.nodes.len();
+        let id = NodeId(self.node_pos.len());
         let mut outputs = Vec::with_capacity(output_names.len());
         for (slot, (out_name, inf)) in output_names.iter().zip(inferred).enumerate() {
             if out_name.is_empty() {
+                outputs.push(None);
                 continue;
             }
-            outputs.push(self.new_value(out_name.clone(), inf.dtype, inf.shape, inf.sym_value, Origin::Node { node: node_idx, slot })?);
+            outputs.push(Some(self.new_value(out_name.clone(), inf.dtype, inf.shape, inf.sym_value, Origin::Node { node: id, slot })?));
         }
-        self.node_names.insert(name.to_string());
-        self.nodes.push(Node {
+        for (slot, v) in inputs.iter().enumerate() {
+            if let Some(v) = v {
+                self.uses[v.0].push(Use { node: id, slot });
+            }
+        }
+        for v in implicit {
+            self.uses[v.0].push(Use { node: id, slot: Use::IMPLICIT });
+        }
+        if !name.is_empty() {
+            self.node_names.insert(name.to_string());
+        }
+        let node = Node {
+            id,
             name: name.to_string(),
             op_type: op.to_string(),
             domain: domain.to_string(),
             inputs: inputs.to_vec(),
-            outputs: outputs.clone(),
+            outputs,
             attrs,
-        });
-        Ok(outputs)
+            doc: None,
+            extra: Vec::new(),
+        };
+        match self.insert_before.and_then(|b| self.position(b)) {
+            Some(p) => {
+                self.nodes.insert(p, node);
+                self.node_pos.push(p);
+                self.reindex_from(p);
+            }
+            None => {
+                self.node_pos.push(self.nodes.len());
+                self.nodes.push(node);
+            }
+        }
+        Ok(id)
     }
 
-    /// Check that the graph is complete: at least one output, and every input has a known shape.
+    fn reindex_from(&mut self, from: usize) {
+        for (p, n) in self.nodes.iter().enumerate().skip(from) {
+            self.node_pos[n.id.0] = p;
+        }
+    }
+
+    /// Names this (sub)graph reads from enclosing graphs.
+    fn free_names(&self) -> Vec<String> {
+        self.captures.iter().filter(|v| self.values[v.0].origin == Origin::Outer).map(|v| self.values[v.0].name.clone()).collect()
+    }
+
+    /// Run `f` with new nodes inserted just before node `before` instead of at the end.
+    pub fn insert_before<T, E>(&mut self, before: NodeId, f: impl FnOnce(&mut Graph) -> Result<T, E>) -> Result<T, E> {
+        let saved = self.insert_before.replace(before);
+        let out = f(self);
+        self.insert_before = saved;
+        out
+    }
+
+    /// Set a node's doc string and uninterpreted fields (loader).
+    pub fn set_node_extras(&mut self, id: NodeId, doc: Option<String>, extra: Vec<u8>) {
+        if let Some(p) = self.position(id) {
+            self.nodes[p].doc = doc;
+            self.nodes[p].extra = extra;
+        }
+    }
+
+    /// Replace input `slot` of a node, keeping use lists right.
+    pub fn set_input(&mut self, id: NodeId, slot: usize, v: Option<Value>) -> Result<(), BuildError> {
+        let p = self.position(id).ok_or_else(|| self.gone(id))?;
+        if slot >= self.nodes[p].inputs.len() {
+            self.nodes[p].inputs.resize(slot + 1, None);
+        }
+        if let Some(old) = self.nodes[p].inputs[slot] {
+            self.uses[old.0].retain(|u| !(u.node == id && u.slot == slot));
+        }
+        if let Some(new) = v {
+            self.uses[new.0].push(Use { node: id, slot });
+        }
+        self.nodes[p].inputs[slot] = v;
+        Ok(())
+    }
+
+    /// Replace an attribute of a node (added when absent). Subgraph attributes are not edited
+    /// this way (their implicit uses would go stale).
+    pub fn set_attr(&mut self, id: NodeId, name: &str, a: Attr) -> Result<(), BuildError> {
+        let p = self.position(id).ok_or_else(|| self.gone(id))?;
+        if matches!(a, Attr::Graph(_) | Attr::Graphs(_)) {
+            return Err(BuildError::Graph {
+                graph: self.name.clone(),
+                message: format!("node {}: subgraph attributes cannot be replaced", self.nodes[p].name),
+            });
+        }
+        let attrs = &mut self.nodes[p].attrs;
+        match attrs.iter_mut().find(|(k, _)| k == name) {
+            Some(entry) => entry.1 = a,
+            None => attrs.push((name.to_string(), a)),
+        }
+        Ok(())
+    }
+
+    fn gone(&self, id: NodeId) -> BuildError {
+        BuildError::Graph { graph: self.name.clone(), message: format!("node #{} was removed", id.0) }
+    }
+
+    /// Make every reader of `old` (node inputs, subgraphs, graph outputs) read `new` instead.
+    /// When `old` is a graph output, `new` takes over its name so the model's interface keeps
+    /// its names (`old` gets a fresh one).
+    pub fn replace_all_uses(&mut self, old: Value, new: Value) -> Result<(), BuildError> {
+        if old == new {
+            return Ok(());
+        }
+        for u in self.uses[old.0].clone() {
+            if u.slot == Use::IMPLICIT {
+                let (old_name, new_name) = (self.values[old.0].name.clone(), self.values[new.0].name.clone());
+                if let Some(p) = self.position(u.node) {
+                    for (_, a) in self.nodes[p].attrs.iter_mut() {
+                        for g in subgraphs_mut(a) {
+                            g.rename_capture(&old_name, &new_name);
+                        }
+                    }
+                }
+                self.uses[old.0].retain(|x| *x != u);
+                if !self.uses[new.0].contains(&u) {
+                    self.uses[new.0].push(u);
+                }
+            } else {
+                self.set_input(u.node, u.slot, Some(new))?;
+            }
+        }
+        if self.outputs.contains(&old) {
+            let out_name = self.values[old.0].name.clone();
+            let keep_new_name = self.outputs.contains(&new) || !matches!(self.values[new.0].origin, Origin::Node { .. });
+            for o in self.outputs.iter_mut().filter(|o| **o == old) {
+                *o = new;
+            }
+            if !keep_new_name {
+                let tmp = self.fresh_name(&format!("{out_name}.replaced"));
+                self.rename_value(old, &tmp)?;
+                self.rename_value(new, &out_name)?;
+                // The declared output type moves with the name.
+                let declared = self.values[old.0].declared.take();
+                if self.values[new.0].declared.is_none() {
+                    self.values[new.0].declared = declared;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Remove a node whose outputs nobody reads. Its output values are detached (their names
+    /// become free).
+    pub fn remove_node(&mut self, id: NodeId) -> Result<(), BuildError> {
+        self.remove_nodes(&[id])
+    }
+
+    /// Remove several nodes at once (one pass over the node list). Fails, changing nothing, when
+    /// an output of one of them is still read by a node that stays or is a graph output.
+    pub fn remove_nodes(&mut self, ids: &[NodeId]) -> Result<(), BuildError> {
+        let doomed: HashSet<NodeId> = ids.iter().copied().collect();
+        for id in &doomed {
+            let p = self.position(*id).ok_or_else(|| self.gone(*id))?;
+            for v in self.nodes[p].output_values() {
+                if self.is_output(v) || self.uses[v.0].iter().any(|u| !doomed.contains(&u.node)) {
+                    return Err(BuildError::Graph {
+                        graph: self.name.clone(),
+                        message: format!("node {} cannot be removed: {} is still used", self.nodes[p].name, self.values[v.0].name),
+                    });
+                }
+            }
+        }
+        for id in &doomed {
+            let p = self.node_pos[id.0];
+            let node = &self.nodes[p];
+            let ins: Vec<Value> = node.inputs.iter().flatten().copied().collect();
+            let outs: Vec<Value> = node.output_values().collect();
+            let name = node.name.clone();
+            let has_subgraphs = !node.subgraphs().is_empty();
+            for v in ins {
+                self.uses[v.0].retain(|u| u.node != *id);
+            }
+            if has_subgraphs {
+                for uses in self.uses.iter_mut() {
+                    uses.retain(|u| !(u.node == *id && u.slot == Use::IMPLICIT));
+                }
+            }
+            for v in outs {
+                let n = std::mem::take(&mut self.values[v.0].name);
+                self.value_names.remove(&n);
+                self.values[v.0].name = n;
+                self.values[v.0].origin = Origin::Detached;
+            }
+            if !self.lenient || !self.nodes.iter().any(|n| n.id != *id && n.name == name) {
+                self.node_names.remove(&name);
+            }
+        }
+        self.nodes.retain(|n| !doomed.contains(&n.id));
+        for id in &doomed {
+            self.node_pos[id.0] = usize::MAX;
+        }
+        self.value_info_order.retain(|v| self.values[v.0].origin != Origin::Detached);
+        self.reindex_from(0);
+        Ok(())
+    }
+
+    /// Remove an initializer nobody reads.
+    pub fn remove_initializer(&mut self, v: Value) -> Result<(), BuildError> {
+        let Some(i) = self.init_index.get(&v).copied() else {
+            return Err(BuildError::Graph { graph: self.name.clone(), message: format!("{} is not an initializer", self.values[v.0].name) });
+        };
+        if !self.is_unused(v) || self.inputs.contains(&v) {
+            return Err(BuildError::Graph { graph: self.name.clone(), message: format!("initializer {} is still used", self.values[v.0].name) });
+        }
+        self.initializers.remove(i);
+        self.init_index = self.initializers.iter().enumerate().map(|(i, (v, _))| (*v, i)).collect();
+        let n = self.values[v.0].name.clone();
+        self.value_names.remove(&n);
+        self.values[v.0].origin = Origin::Detached;
+        self.value_info_order.retain(|x| *x != v);
+        Ok(())
+    }
+
+    /// Put the nodes in topological order, keeping the current order wherever it already is
+    /// one. Fails naming a node on a cycle.
+    pub fn topo_sort(&mut self) -> Result<(), BuildError> {
+        let n = self.nodes.len();
+        let mut indegree = vec![0usize; n];
+        let mut readers: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (p, node) in self.nodes.iter().enumerate() {
+            let mut deps: Vec<usize> = node.inputs.iter().flatten().filter_map(|v| self.producer(*v)).filter_map(|id| self.position(id)).collect();
+            deps.extend(
+                self.uses
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, us)| us.iter().any(|u| u.node == node.id && u.slot == Use::IMPLICIT))
+                    .filter_map(|(v, _)| self.producer(Value(v)).and_then(|id| self.position(id))),
+            );
+            deps.sort_unstable();
+            deps.dedup();
+            indegree[p] = deps.len();
+            for d in deps {
+                readers[d].push(p);
+            }
+        }
+        // Smallest ready position first: a sorted graph keeps its order.
+        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n).filter(|p| indegree[*p] == 0).map(std::cmp::Reverse).collect();
+        let mut order = Vec::with_capacity(n);
+        while let Some(std::cmp::Reverse(p)) = ready.pop() {
+            order.push(p);
+            for &r in &readers[p] {
+                indegree[r] -= 1;
+                if indegree[r] == 0 {
+                    ready.push(std::cmp::Reverse(r));
+                }
+            }
+        }
+        if order.len() < n {
+            let stuck = (0..n).find(|p| indegree[*p] > 0).map(|p| self.nodes[p].name.clone()).unwrap_or_default();
+            return Err(BuildError::Graph { graph: self.name.clone(), message: format!("the graph has a cycle through node {stuck:?}") });
+        }
+        let mut old: Vec<Option<Node>> = std::mem::take(&mut self.nodes).into_iter().map(Some).collect();
+        self.nodes = order.into_iter().filter_map(|p| old[p].take()).collect();
+        self.reindex_from(0);
+        Ok(())
+    }
+
+    /// Check that the graph is complete: at least one output.
     pub fn validate(&self) -> Result<(), BuildError> {
-        if self.outputs.is_empty() {
+        if self.outputs.is_empty() && !self.model.loaded {
             return Err(BuildError::Graph { graph: self.name.clone(), message: "the graph has no outputs".into() });
         }
         Ok(())
+    }
+}
+
+fn subgraphs(a: &Attr) -> Vec<&Graph> {
+    match a {
+        Attr::Graph(g) => vec![g.as_ref()],
+        Attr::Graphs(gs) => gs.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn subgraphs_mut(a: &mut Attr) -> Vec<&mut Graph> {
+    match a {
+        Attr::Graph(g) => vec![g.as_mut()],
+        Attr::Graphs(gs) => gs.iter_mut().collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl PartialEq for Graph {
+    /// Structural equality: same name, opset, nodes (names, ops, attributes, wiring by value
+    /// name), inputs, outputs and initializers.
+    fn eq(&self, other: &Graph) -> bool {
+        let names = |g: &Graph, vs: &[Value]| vs.iter().map(|v| g.value_name(*v).to_string()).collect::<Vec<_>>();
+        let opt_names = |g: &Graph, vs: &[Option<Value>]| vs.iter().map(|v| v.map(|v| g.value_name(v).to_string())).collect::<Vec<_>>();
+        self.name == other.name
+            && self.opset == other.opset
+            && names(self, &self.inputs) == names(other, &other.inputs)
+            && names(self, &self.outputs) == names(other, &other.outputs)
+            && self.initializers.len() == other.initializers.len()
+            && self.initializers.iter().zip(&other.initializers).all(|((a, x), (b, y))| self.value_name(*a) == other.value_name(*b) && x == y)
+            && self.nodes.len() == other.nodes.len()
+            && self.nodes.iter().zip(&other.nodes).all(|(a, b)| {
+                a.name == b.name
+                    && a.op_type == b.op_type
+                    && a.domain == b.domain
+                    && a.attrs == b.attrs
+                    && opt_names(self, &a.inputs) == opt_names(other, &b.inputs)
+                    && opt_names(self, &a.outputs) == opt_names(other, &b.outputs)
+            })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test may panic
+mod tests {
+    use super::*;
+
+    fn chain() -> (Graph, Value, Value, Value) {
+        let mut g = Graph::new("t", 17).expect("graph");
+        let x = g.input("x", DType::F32, [Dim::sym("N")]).expect("x");
+        let a = g.add_node("a", "Neg", &[Some(x)], Vec::new()).expect("a");
+        let b = g.add_node("b", "Abs", &[Some(a)], Vec::new()).expect("b");
+        g.output("y", b).expect("y");
+        (g, x, a, b)
+    }
+
+    #[test]
+    fn use_lists_follow_edits() {
+        let (mut g, x, a, b) = chain();
+        assert_eq!(g.uses(x).len(), 1);
+        assert_eq!(g.uses(a), &[Use { node: g.producer(b).expect("b"), slot: 0 }]);
+        // b reads x directly; a is then dead and can go.
+        let bn = g.producer(b).expect("b");
+        g.set_input(bn, 0, Some(x)).expect("rewire");
+        assert!(g.is_unused(a));
+        assert_eq!(g.uses(x).len(), 2);
+        let an = g.producer(a).expect("a");
+        g.remove_node(an).expect("remove");
+        assert_eq!(g.uses(x).len(), 1);
+        assert_eq!(g.nodes().len(), 1);
+        assert!(g.value_by_name("a").is_none());
+        // the id of b still works after the removal shifted positions
+        assert_eq!(g.node(bn).map(|n| n.op_type.as_str()), Some("Abs"));
+        assert_eq!(g.position(bn), Some(0));
+    }
+
+    #[test]
+    fn removing_a_used_node_fails_and_changes_nothing() {
+        let (mut g, _, a, _) = chain();
+        let an = g.producer(a).expect("a");
+        assert!(g.remove_node(an).is_err());
+        assert_eq!(g.nodes().len(), 2);
+    }
+
+    #[test]
+    fn replace_all_uses_keeps_output_names() {
+        let (mut g, x, _, b) = chain();
+        let c = g.add_node("c", "Relu", &[Some(x)], Vec::new()).expect("c");
+        g.replace_all_uses(b, c).expect("replace");
+        assert_eq!(g.outputs(), &[c]);
+        assert_eq!(g.value_name(c), "y");
+        assert!(g.is_unused(b));
+    }
+
+    #[test]
+    fn insert_before_and_topo_sort() {
+        let (mut g, x, a, _) = chain();
+        let an = g.producer(a).expect("a");
+        let z = g.insert_before(an, |g| g.add_node("z", "Relu", &[Some(x)], Vec::new())).expect("z");
+        assert_eq!(g.nodes()[0].name, "z");
+        // Make a read z: still sorted. Then make z read b: a cycle-free reorder is needed.
+        g.set_input(an, 0, Some(z)).expect("rewire");
+        g.topo_sort().expect("sorted");
+        let order: Vec<&str> = g.nodes().iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(order, ["z", "a", "b"]);
+        let zn = g.producer(z).expect("z");
+        let y = g.value_by_name("y").expect("y");
+        g.set_input(zn, 0, Some(y)).expect("cycle");
+        assert!(g.topo_sort().expect_err("cycle").to_string().contains("cycle"));
+    }
+
+    #[test]
+    fn subgraph_reads_are_implicit_uses() {
+        let mut g = Graph::new("t", 17).expect("graph");
+        let c = g.input("c", DType::Bool, Vec::<Dim>::new()).expect("c");
+        let x = g.input("x", DType::F32, [Dim::Fixed(2)]).expect("x");
+        let mut body = Graph::new_subgraph("then", 17, false);
+        let bx = body.capture("x", DType::F32, Some(vec![Dim::Fixed(2)])).expect("capture");
+        let n = body.add_node("neg", "Neg", &[Some(bx)], Vec::new()).expect("neg");
+        body.output("out", n).expect("out");
+        let mut other = Graph::new_subgraph("else", 17, false);
+        let ox = other.capture("x", DType::F32, None).expect("capture");
+        other.output("out2", ox).expect("out");
+        let y = g.add_node("if", "If", &[Some(c)], vec![("then_branch".into(), body.into()), ("else_branch".into(), other.into())]).expect("if");
+        g.output("y", y).expect("y");
+        assert_eq!(g.uses(x).len(), 1);
+        assert_eq!(g.uses(x)[0].slot, Use::IMPLICIT);
+        // Renaming x renames the captures inside.
+        g.rename_value(x, "x2").expect("rename");
+        let ifn = &g.nodes()[0];
+        for (_, sg) in ifn.subgraphs() {
+            assert!(sg.value_by_name("x2").is_some(), "{}", sg.name());
+        }
     }
 }

@@ -39,7 +39,8 @@ pub struct CheckArgs {
     /// inputs when --inputs is not given.
     #[arg(long, value_name = "Y.safetensors")]
     expect: Option<PathBuf>,
-    /// Size of a symbolic dimension for random inputs, e.g. `--dim N=128` (repeatable).
+    /// Size (>= 1) of a symbolic dimension of the model's inputs for random inputs, e.g.
+    /// `--dim N=128` (repeatable). A name the model does not have fails the check.
     #[arg(long = "dim", value_name = "NAME=SIZE")]
     dims: Vec<String>,
     /// Seed of the random inputs.
@@ -116,23 +117,89 @@ fn shapes(ts: &NamedTensors) -> String {
     ts.iter().map(|(n, t)| format!("{n} {}", t.type_text())).collect::<Vec<_>>().join(", ")
 }
 
+/// The bare symbols of the model's input shapes (`B`, `N`, ...), in order of appearance.
+fn input_symbols(g: &rotor_builder::Graph) -> Vec<String> {
+    let mut syms: Vec<String> = Vec::new();
+    for v in g.inputs() {
+        for d in g.info(*v).shape.iter().flatten() {
+            if let Some(s) = d.symbol().filter(|s| !syms.iter().any(|x| x == s)) {
+                syms.push(s.to_string());
+            }
+        }
+    }
+    syms
+}
+
+/// Parse `--dim NAME=SIZE` flags; every name must be a symbolic dim of the model (exit 1 if
+/// not) and every size >= 1 (exit 2).
+fn parse_dims(a: &CheckArgs, g: &rotor_builder::Graph) -> Result<BTreeMap<String, i64>, Failure> {
+    let symbols = input_symbols(g);
+    let mut dims = BTreeMap::new();
+    for d in &a.dims {
+        let (k, v) = d.split_once('=').ok_or_else(|| Failure::usage(format!("--dim {d}: expected NAME=SIZE")))?;
+        let v: i64 = v.parse().map_err(|_| Failure::usage(format!("--dim {d}: SIZE must be an integer")))?;
+        if !symbols.iter().any(|s| s == k) {
+            return Err(Failure::failed(format!("--dim {d}: the model has no symbolic dim {k:?} (its input dims: {})", symbols.join(", "))));
+        }
+        if v < 1 {
+            return Err(Failure::usage(format!("--dim {d}: a size must be at least 1")));
+        }
+        dims.insert(k.to_string(), v);
+    }
+    if !dims.is_empty() && a.inputs.is_some() {
+        return Err(Failure::usage("--dim sets the sizes of random inputs; with --inputs the sizes come from the file"));
+    }
+    Ok(dims)
+}
+
+/// Bindings the model cannot run with, refused before running: cached keys shorter than the
+/// queries (`rotate_queries_with_cached_keys` needs Nk >= Nq).
+fn refuse_impossible(g: &rotor_builder::Graph, dims: &BTreeMap<String, i64>) -> Result<(), Failure> {
+    let size = |n: &str| dims.get(n).copied().unwrap_or_else(|| rotor_runtime::inputs::default_dim(n));
+    if config_value(g, "mode").and_then(|m| m.as_str().map(str::to_string)).as_deref() == Some("cached_qk") && size("Nq") > size("Nk") {
+        return Err(Failure::usage(format!(
+            "--dim Nq={} with Nk={}: the cached keys must be at least as long as the queries (Nk >= Nq)",
+            size("Nq"),
+            size("Nk")
+        )));
+    }
+    Ok(())
+}
+
 pub fn run(a: CheckArgs) -> Result<u8, Failure> {
-    let g = rotor_export::load_file(&a.model).map_err(Failure::usage)?;
+    let g = rotor_export::load_file(&a.model).map_err(|e| Failure::usage(format!("{}: {e}", a.model.display())))?;
     let input_names: Vec<String> = g.inputs().iter().map(|v| g.value_name(*v).to_string()).collect();
     let output_names: Vec<String> = g.outputs().iter().map(|v| g.value_name(*v).to_string()).collect();
-    // Per output: the given tolerances, else the parity tolerance of its element type.
-    let tols: BTreeMap<String, Tolerance> = g
-        .outputs()
-        .iter()
-        .map(|v| {
-            let base = Tolerance::parity_for(g.info(*v).dtype);
-            (g.value_name(*v).to_string(), Tolerance { atol: a.atol.unwrap_or(base.atol), rtol: a.rtol.unwrap_or(base.rtol) })
-        })
-        .collect();
-    let default_tol = Tolerance { atol: a.atol.unwrap_or(Tolerance::PARITY_F32.atol), rtol: a.rtol.unwrap_or(Tolerance::PARITY_F32.rtol) };
+    let dims = parse_dims(&a, &g)?;
+    // Per output: the given tolerances, else the parity tolerance of the expected element type
+    // (the model's declared output type when there is no expected tensor).
+    let tol_for = |dtype: rotor_builder::DType| {
+        let base = Tolerance::parity_for(dtype);
+        Tolerance { atol: a.atol.unwrap_or(base.atol), rtol: a.rtol.unwrap_or(base.rtol) }
+    };
+    let declared_dtype: BTreeMap<String, rotor_builder::DType> = g.outputs().iter().map(|v| (g.value_name(*v).to_string(), g.info(*v).dtype)).collect();
 
-    // 1. Sets of (inputs, expected outputs).
+    // 1. Sets of (inputs, expected outputs). Every tensor of --expect must name an output or an
+    //    input of the model, every output must have an expected tensor in every set checked,
+    //    and every expected set must be run.
     let expect_sets = a.expect.as_deref().map(read_sets).transpose()?;
+    if let Some(es) = &expect_sets {
+        let mut stray = Vec::new();
+        for (set, tensors) in es {
+            if set == "state_dict" {
+                continue; // rotor goldens keep the module's weights there
+            }
+            for (n, _) in tensors {
+                let known = output_names.contains(n) || input_names.contains(n);
+                if !known {
+                    stray.push(if set.is_empty() { n.clone() } else { format!("{set}/{n}") });
+                }
+            }
+        }
+        if !stray.is_empty() {
+            return Err(Failure::failed(format!("--expect tensors {stray:?} match no input or output of the model (outputs: {})", output_names.join(", "))));
+        }
+    }
     let input_sets = match a.inputs.as_deref() {
         Some(p) => Some(read_sets(p)?),
         None => expect_sets.clone(),
@@ -140,17 +207,22 @@ pub fn run(a: CheckArgs) -> Result<u8, Failure> {
     let mut sets: Vec<(String, NamedTensors, NamedTensors)> = Vec::new();
     match input_sets {
         Some(isets) => {
+            for set in &a.sets {
+                if !isets.contains_key(set) {
+                    return Err(Failure::failed(format!("--set {set}: no such set (sets: {})", isets.keys().cloned().collect::<Vec<_>>().join(", "))));
+                }
+            }
             for (set, tensors) in isets {
                 if !a.sets.is_empty() && !a.sets.contains(&set) {
+                    continue;
+                }
+                if set == "state_dict" {
                     continue;
                 }
                 let pick = |ts: &NamedTensors, names: &[String]| -> NamedTensors { ts.iter().filter(|(n, _)| names.contains(n)).cloned().collect() };
                 let ins = pick(&tensors, &input_names);
                 if ins.len() != input_names.len() {
                     let missing: Vec<&String> = input_names.iter().filter(|n| !ins.iter().any(|(m, _)| m == *n)).collect();
-                    if ins.is_empty() {
-                        continue; // a set without inputs (e.g. only metadata) is not a case
-                    }
                     return Err(Failure::usage(format!("set {set:?}: missing inputs {missing:?}")));
                 }
                 let exp = expect_sets.as_ref().and_then(|e| e.get(&set)).map(|ts| pick(ts, &output_names)).unwrap_or_default();
@@ -159,17 +231,21 @@ pub fn run(a: CheckArgs) -> Result<u8, Failure> {
             if sets.is_empty() {
                 return Err(Failure::usage(format!("no set in the input file provides the model's inputs {input_names:?}")));
             }
+            if let Some(es) = &expect_sets {
+                let checked: Vec<&String> = sets.iter().map(|(s, _, _)| s).collect();
+                let unmatched: Vec<&String> =
+                    es.keys().filter(|s| *s != "state_dict" && !checked.contains(s) && (a.sets.is_empty() || a.sets.contains(*s))).collect();
+                if !unmatched.is_empty() {
+                    return Err(Failure::failed(format!("--expect sets {unmatched:?} have no inputs to run them with")));
+                }
+            }
         }
         None => {
-            let mut dims = BTreeMap::new();
-            for d in &a.dims {
-                let (k, v) = d.split_once('=').ok_or_else(|| Failure::usage(format!("--dim {d}: expected NAME=SIZE")))?;
-                let v: i64 = v.parse().map_err(|_| Failure::usage(format!("--dim {d}: SIZE must be an integer")))?;
-                dims.insert(k.to_string(), v);
-            }
+            let mut dims = dims.clone();
             if let Some(seq_len) = config_value(&g, "seq_len").and_then(|v| v.as_i64()) {
                 dims.entry("N".into()).or_insert(rotor_runtime::inputs::default_dim("N").min(seq_len));
             }
+            refuse_impossible(&g, &dims)?;
             let ins = rotor_runtime::inputs::random_inputs(&g, &dims, &int_ranges(&g), a.seed).map_err(Failure::usage)?;
             sets.push((format!("random(seed {})", a.seed), ins, Vec::new()));
         }
@@ -225,13 +301,31 @@ pub fn run(a: CheckArgs) -> Result<u8, Failure> {
         results.push((backend.name(), outs));
     }
 
-    // 4. Compare: each backend against the expected outputs, and against the first backend.
+    // 4. Compare, matching outputs by name: each backend against the expected outputs, and
+    //    against the first backend. Count what was compared, per set and output.
+    let mut comparisons = 0usize;
+    let mut used_tols: Vec<String> = Vec::new();
+    let mut uncompared: Vec<String> = Vec::new();
     for (i, (set, ins, exp)) in sets.iter().enumerate() {
         println!("set {set}: inputs {}", shapes(ins));
-        for (bi, (bname, outs)) in results.iter().enumerate() {
-            let Some(outs) = &outs[i] else { continue };
-            for (oname, actual) in outs {
-                let tol = tols.get(oname).copied().unwrap_or(default_tol);
+        for oname in &output_names {
+            let expected = exp.iter().find(|(n, _)| n == oname).map(|(_, t)| t);
+            let tol = tol_for(expected.map(HostTensor::dtype).or_else(|| declared_dtype.get(oname).copied()).unwrap_or(rotor_builder::DType::F32));
+            let rule = format!("|a-b| <= {} + {}*|b|", tol.atol, tol.rtol);
+            if !used_tols.contains(&rule) {
+                used_tols.push(rule);
+            }
+            let mut against_expected = 0;
+            let mut produced = 0;
+            let mut cross = 0;
+            for (bi, (bname, outs)) in results.iter().enumerate() {
+                let Some(outs) = &outs[i] else { continue };
+                let Some((_, actual)) = outs.iter().find(|(n, _)| n == oname) else {
+                    println!("  {bname:<12} {oname:<8} missing from the backend's outputs  FAIL");
+                    failed = true;
+                    continue;
+                };
+                produced += 1;
                 let mut line = |label: &str, expected: &HostTensor| match rotor_runtime::compare(actual, expected, tol) {
                     Ok(c) => {
                         failed |= !c.ok();
@@ -242,8 +336,9 @@ pub fn run(a: CheckArgs) -> Result<u8, Failure> {
                         println!("  {bname:<12} {oname:<8} vs {label:<12} {m}  FAIL");
                     }
                 };
-                if let Some((_, e)) = exp.iter().find(|(n, _)| n == oname) {
+                if let Some(e) = expected {
                     line("expected", e);
+                    against_expected += 1;
                 }
                 if bi > 0 {
                     let (ref_name, ref_outs) = &results[0];
@@ -251,15 +346,24 @@ pub fn run(a: CheckArgs) -> Result<u8, Failure> {
                         && let Some((_, e)) = r.iter().find(|(n, _)| n == oname)
                     {
                         line(ref_name, e);
+                        cross += 1;
                     }
                 }
             }
+            comparisons += against_expected + cross;
+            if a.expect.is_some() && expected.is_none() {
+                uncompared.push(format!("set {set}: {oname} has no expected tensor in --expect"));
+            } else if against_expected == 0 && (produced < 2 || cross == 0) {
+                uncompared.push(format!("set {set}: {oname} was compared by no two backends and against no expected tensor"));
+            }
         }
     }
-    let mut used: Vec<String> = tols.values().map(|t| format!("|a-b| <= {} + {}*|b|", t.atol, t.rtol)).collect();
-    used.sort();
-    used.dedup();
-    let used = if used.is_empty() { format!("|a-b| <= {} + {}*|b|", default_tol.atol, default_tol.rtol) } else { used.join("; ") };
+    for u in &uncompared {
+        println!("  {u}  FAIL");
+    }
+    failed |= !uncompared.is_empty();
+    let used = used_tols.join("; ");
+    println!("{comparisons} comparison(s) over {} set(s) and {} output(s)", sets.len(), output_names.len());
     if failed {
         println!("check FAILED (tolerance {used})");
         Ok(crate::EXIT_FAILED)

@@ -24,6 +24,10 @@ pub struct ExportArgs {
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
+    /// Leave out `value_info` (by default every intermediate value's inferred type and shape is
+    /// written, so Netron and `polygraphy inspect` show them).
+    #[arg(long)]
+    no_value_info: bool,
     /// Shortcut form: the kind, then `--key value` pairs (`rotor export rotary --dim 64 --use-xpos`).
     #[arg(value_name = "KIND [--KEY VALUE]...", trailing_var_arg = true, allow_hyphen_values = true)]
     shortcut: Vec<String>,
@@ -40,10 +44,11 @@ struct Parsed {
     output: Option<PathBuf>,
     print: bool,
     quiet: bool,
+    value_info: bool,
 }
 
 fn parse(a: ExportArgs) -> Result<Parsed, Failure> {
-    let mut p = Parsed { config: Map::new(), weights: a.weights, output: a.output, print: a.print, quiet: a.quiet };
+    let mut p = Parsed { config: Map::new(), weights: a.weights, output: a.output, print: a.print, quiet: a.quiet, value_info: !a.no_value_info };
     let mut config_path = a.config;
     let mut overrides: Vec<(String, Value)> = Vec::new();
     let mut it = a.shortcut.into_iter().peekable();
@@ -62,6 +67,7 @@ fn parse(a: ExportArgs) -> Result<Parsed, Failure> {
             ("--weights", Some(v)) => p.weights = Some(PathBuf::from(v)),
             ("--print", _) => p.print = true,
             ("-q" | "--quiet", _) => p.quiet = true,
+            ("--no-value-info", _) => p.value_info = false,
             (flag, _) if flag.starts_with("--") && flag.len() > 2 => {
                 let (key, inline) = match flag[2..].split_once('=') {
                     Some((k, v)) => (k.to_string(), Some(v.to_string())),
@@ -131,12 +137,22 @@ fn torch_freqs(_config: &Value) -> Option<rotor_builder::WeightMap> {
 }
 
 pub fn run(a: ExportArgs) -> Result<u8, Failure> {
+    // `rotor export KIND --help`: the config keys of that kind with their defaults.
+    if let Some(kind) = a.shortcut.first().filter(|k| !k.starts_with('-'))
+        && a.shortcut.iter().any(|t| t == "--help" || t == "-h")
+    {
+        let text = rotor_builder::config::keys::help_text(kind)
+            .ok_or_else(|| Failure::usage(format!("unknown kind {kind:?} (rotary, axial_rotary, sinusoidal, hierarchical_transformer)")))?;
+        println!("{text}\nUsage: rotor export {kind} --key value ... -o OUT.onnx   (or --config CFG.json; see docs/config.md)");
+        return Ok(0);
+    }
     let p = parse(a)?;
     let output = p.output.clone().ok_or_else(|| Failure::usage("missing -o OUT.onnx"))?;
     let config = Value::Object(p.config);
     let started = std::time::Instant::now();
     let g = build(&config, p.weights.as_deref())?;
-    let written = rotor_export::write_model(&g, &output, &rotor_export::ExportOptions::default()).map_err(Failure::usage)?;
+    let opts = rotor_export::ExportOptions { value_info: p.value_info, ..Default::default() };
+    let written = rotor_export::write_model(&g, &output, &opts).map_err(Failure::usage)?;
     if p.print {
         print!("{}", rotor_export::text::print(&g));
     }

@@ -4,6 +4,7 @@
 mod bench;
 mod check;
 mod export;
+mod opt;
 
 use std::process::ExitCode;
 
@@ -52,13 +53,41 @@ by --dim NAME=SIZE. --expect FILE holds expected outputs by output name; tensors
 grouped into sets checked one after another (goldens from rotor's scripts are laid out that way, \
 so `--expect golden.safetensors` alone checks every length in it).")]
     Check(check::CheckArgs),
+    /// Read any ONNX model and write it back, optionally through passes (`--passes none`: a
+    /// lossless round trip).
+    #[command(
+        long_about = "Read any ONNX model into rotor's IR and write it back. Every attribute kind, element type, \
+declared type (sequence, map, optional included), doc string, metadata, model-local function, opset import and \
+sparse initializer is kept; initializers stored as external data stay external (copied file to file, never read \
+into memory), in `<OUT>.data`. An external-data location outside the model's folder is refused.\n\n\
+The write is atomic: on any error (exit 2, naming the node or tensor) nothing is left at OUT.",
+        after_help = "Example:\n  rotor opt model.onnx -o same.onnx --passes none"
+    )]
+    Opt(opt::OptArgs),
     /// Print the graph text of a model (one line per node, types and symbolic shapes).
+    #[command(long_about = "Print the graph text of any ONNX model: one line per node (`out = Op(in, ...) {attrs} : types`), \
+subgraphs indented under their node with the outer values they capture, initializers with their first values and a \
+digest of their bytes. The same text as rotor's insta goldens, so `rotor print` output can be snapshot-tested.")]
     Print {
         /// The ONNX model.
         model: std::path::PathBuf,
         /// Append a node-count summary by op type.
         #[arg(long)]
         summary: bool,
+    },
+    /// Structural diff of two models in the graph-text vocabulary; exit 0 equal, 1 different.
+    #[command(long_about = "Compare two ONNX models structurally: nodes added (+), removed (-) or changed (~) by name, \
+graph inputs/outputs, initializers (by a digest of their bytes, external data included), metadata, opset imports \
+and functions. Exit 0 when equal, 1 when they differ, 2 when a model cannot be read — so a CI job can \
+snapshot-test graph changes.")]
+    Diff {
+        /// The first (old) model.
+        a: std::path::PathBuf,
+        /// The second (new) model.
+        b: std::path::PathBuf,
+        /// Print only the count of differences.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Time exporting (config → ONNX bytes) and running models.
     Bench(bench::BenchArgs),
@@ -69,7 +98,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Export(a) => export::run(a),
         Command::Check(a) => check::run(a),
+        Command::Opt(a) => opt::run(a),
         Command::Print { model, summary } => print(&model, summary),
+        Command::Diff { a, b, quiet } => diff(&a, &b, quiet),
         Command::Bench(a) => bench::run(a),
     };
     match result {
@@ -98,8 +129,29 @@ impl Failure {
     }
 }
 
+fn load(model: &std::path::Path) -> Result<rotor_builder::Graph, Failure> {
+    rotor_export::load_file(model).map_err(|e| Failure::usage(format!("{}: {e}", model.display())))
+}
+
+fn diff(a: &std::path::Path, b: &std::path::Path, quiet: bool) -> Result<u8, Failure> {
+    let (ga, gb) = (load(a)?, load(b)?);
+    let (text, count) = rotor_export::text::diff(&ga, &gb);
+    if count == 0 {
+        if !quiet {
+            println!("no differences");
+        }
+        return Ok(0);
+    }
+    if !quiet {
+        println!("--- {}\n+++ {}", a.display(), b.display());
+        print!("{text}");
+    }
+    println!("{count} difference(s)");
+    Ok(EXIT_FAILED)
+}
+
 fn print(model: &std::path::Path, summary: bool) -> Result<u8, Failure> {
-    let g = rotor_export::load_file(model).map_err(Failure::usage)?;
+    let g = load(model)?;
     print!("{}", rotor_export::text::print(&g));
     if summary {
         println!("{}", rotor_export::text::summary(&g));

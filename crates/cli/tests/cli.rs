@@ -54,6 +54,18 @@ fn bad_configs_name_the_field_and_leave_no_file() {
 }
 
 #[test]
+fn hostile_config_sizes_are_refused_quickly() {
+    // Each of these once panicked, ran out of memory or wrote gigabytes (issue 7).
+    rejects(r#"{"kind":"rotary","dim":4,"freqs_for":"constant","num_freqs":9223372036854775808}"#, "`num_freqs`");
+    rejects(r#"{"kind":"rotary","dim":4000000000}"#, "`dim`");
+    rejects(r#"{"kind":"rotary","dim":4,"head_dim":100000000000}"#, "`head_dim`");
+    rejects(r#"{"kind":"axial_rotary","dim":4,"axial_dims":[1000000000,1000000000]}"#, "`axial_dims[0]`");
+    rejects(r#"{"kind":"sinusoidal","d_model":1000000000}"#, "`d_model`");
+    rejects(r#"{"kind":"rotary","dim":4,"custom_freqs":[1e40, 1.0]}"#, "`custom_freqs[0]`");
+    rejects(r#"{"kind":"rotary","dim":4,"rank":1000}"#, "`rank`");
+}
+
+#[test]
 fn unreadable_config_and_unwritable_output_fail_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("x.onnx");
@@ -104,10 +116,136 @@ fn check_passes_on_an_exported_model_and_fails_on_wrong_expectations() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}\n{}", stderr(&o));
     assert!(out.contains("tract") && out.contains("vs ort-cpu") && out.contains("check passed"), "{out}");
-    // A golden of another config must not pass.
+    assert!(out.contains("comparison(s)"), "{out}");
+}
+
+#[test]
+fn a_golden_of_another_config_fails_on_values() {
+    if rotor_ort_missing() {
+        return;
+    }
+    // Same inputs and outputs as the golden (dim 64, qk), another theta: the check must run
+    // and fail on the values (exit 1), not on shapes or usage (exit 2).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("m.onnx");
+    let o = rotor(&["export", "rotary", "--dim", "64", "--mode", "qk", "--theta", "500", "-o", model.to_str().expect("utf8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../golden/rotary/lang_qk_d64.safetensors");
     let o = rotor(&["check", model.to_str().expect("utf8"), "--expect", golden.to_str().expect("utf8")]);
-    assert_ne!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert!(out.contains("vs expected") && out.contains("FAIL") && out.contains("outside"), "{out}");
+}
+
+/// A minimal safetensors writer for test inputs: f32 tensors `(name, shape, values)`.
+fn write_safetensors(path: &Path, tensors: &[(&str, Vec<usize>, Vec<f32>)]) {
+    let mut header = String::from("{");
+    let mut data: Vec<u8> = Vec::new();
+    for (i, (name, shape, v)) in tensors.iter().enumerate() {
+        let start = data.len();
+        data.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+        let sep = if i > 0 { "," } else { "" };
+        header.push_str(&format!("{sep}\"{name}\":{{\"dtype\":\"F32\",\"shape\":{shape:?},\"data_offsets\":[{start},{}]}}", data.len()));
+    }
+    header.push('}');
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    std::fs::write(path, bytes).expect("write safetensors");
+}
+
+#[test]
+fn check_fails_when_nothing_is_compared() {
+    if rotor_ort_missing() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("kv.onnx");
+    let m = model.to_str().expect("utf8");
+    let o = rotor(&["export", "rotary", "--dim", "8", "--mode", "cached_qk", "-o", m]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (q, k): (Vec<f32>, Vec<f32>) = ((0..2 * 8).map(|i| i as f32 * 0.1).collect(), (0..3 * 8).map(|i| i as f32 * -0.1).collect());
+    let inputs = dir.path().join("in.safetensors");
+    write_safetensors(&inputs, &[("q", vec![1, 1, 2, 8], q.clone()), ("k", vec![1, 1, 3, 8], k.clone())]);
+    // An expect file naming the inputs instead of the outputs compares nothing: exit 1.
+    let expect = dir.path().join("exp.safetensors");
+    write_safetensors(&expect, &[("q", vec![1, 1, 2, 8], q), ("k", vec![1, 1, 3, 8], k)]);
+    let o = rotor(&["check", m, "--inputs", inputs.to_str().expect("utf8"), "--expect", expect.to_str().expect("utf8")]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("q_rot has no expected tensor") && out.contains("check FAILED"), "{out}");
+    // An expect tensor that matches nothing: exit 1, named.
+    write_safetensors(&expect, &[("q_rotated", vec![1, 1, 2, 8], vec![0.0; 16])]);
+    let o = rotor(&["check", m, "--inputs", inputs.to_str().expect("utf8"), "--expect", expect.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("q_rotated") && stderr(&o).contains("match no input or output"), "{}", stderr(&o));
+    // One backend and no expectations: nothing to compare with: exit 1.
+    let o = rotor(&["check", m, "--backend", "ort"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("compared by no two backends") && out.contains("0 comparison(s)"), "{out}");
+    // --dim names the model does not have: exit 1; impossible sizes: exit 2 naming the dims.
+    let o = rotor(&["check", m, "--dim", "N=300"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no symbolic dim \"N\"") && stderr(&o).contains("Nq"), "{}", stderr(&o));
+    let o = rotor(&["check", m, "--dim", "Nq=400", "--dim", "Nk=300"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("Nq=400") && stderr(&o).contains("Nk=300"), "{}", stderr(&o));
+    let o = rotor(&["check", m, "--dim", "Nq=0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("at least 1"), "{}", stderr(&o));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains('\u{1b}'), "no terminal escapes in errors");
+}
+
+#[test]
+fn weights_that_give_nothing_the_config_reads_are_refused() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("m.onnx");
+    let weights = dir.path().join("w.safetensors");
+    write_safetensors(&weights, &[("something_else", vec![2], vec![1.0, 2.0])]);
+    let o = rotor(&["export", "rotary", "--dim", "8", "--weights", weights.to_str().expect("utf8"), "-o", out.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("`freqs`") && stderr(&o).contains("something_else"), "{}", stderr(&o));
+    assert!(!out.exists());
+    let hier = root.join("golden/hierarchical/demo_config_a.weights.safetensors");
+    let o = rotor(&["export", "sinusoidal", "--d-model", "8", "--weights", hier.to_str().expect("utf8"), "-o", out.to_str().expect("utf8")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("read no weights"), "{}", stderr(&o));
+    assert!(!out.exists());
+}
+
+#[test]
+fn opt_round_trips_and_diff_reports_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |n: &str| dir.path().join(n).to_str().expect("utf8").to_string();
+    let o = rotor(&["export", "rotary", "--dim", "16", "--mode", "qk", "--use-xpos", "-o", &p("a.onnx")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = rotor(&["opt", &p("a.onnx"), "-o", &p("b.onnx"), "--passes", "none"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(p("a.onnx")).expect("a"), std::fs::read(p("b.onnx")).expect("b"), "a round trip of rotor's own export is byte-identical");
+    let o = rotor(&["diff", &p("a.onnx"), &p("b.onnx")]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    let o = rotor(&["export", "rotary", "--dim", "16", "--mode", "qk", "--use-xpos", "--theta", "500", "-o", &p("c.onnx")]);
+    assert!(o.status.success());
+    let o = rotor(&["diff", &p("a.onnx"), &p("c.onnx")]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("~ init rope.freqs") || out.contains("~ init"), "{out}");
+    // Garbage in: exit 2, nothing written; unknown pass: exit 2.
+    std::fs::write(p("bad.onnx"), b"\x08\x07garbage").expect("bad");
+    let o = rotor(&["opt", &p("bad.onnx"), "-o", &p("out.onnx")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!dir.path().join("out.onnx").exists());
+    let o = rotor(&["opt", &p("a.onnx"), "-o", &p("out.onnx"), "--passes", "fuse-everything"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown pass"), "{}", stderr(&o));
+    let o = rotor(&["diff", &p("a.onnx"), &p("bad.onnx")]);
+    assert_eq!(o.status.code(), Some(2));
+    // --no-value-info leaves the intermediate types out; the default writes them.
+    let o = rotor(&["export", "rotary", "--dim", "16", "--mode", "qk", "--no-value-info", "-o", &p("d.onnx")]);
+    assert!(o.status.success());
+    assert!(std::fs::metadata(p("d.onnx")).expect("d").len() < std::fs::metadata(p("a.onnx")).expect("a").len());
 }
 
 #[test]

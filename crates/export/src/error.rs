@@ -19,6 +19,9 @@ pub enum ExportError {
     /// The model uses something rotor cannot represent.
     #[error("{0}")]
     Unsupported(String),
+    /// The model is malformed (dangling names, bad tensor data, cycles, ...).
+    #[error("invalid model: {0}")]
+    Invalid(String),
 }
 
 impl ExportError {

@@ -1,15 +1,15 @@
 //! Writing models: atomically (temp file + rename), moving large weights to an external data
 //! file beside the model when the total would approach protobuf's 2 GiB limit.
 
-use std::io::Write;
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use prost::Message;
-use rotor_builder::Graph;
+use rotor_builder::{Graph, Tensor, TensorData, Value};
 
 use crate::error::ExportError;
-use crate::model::{ExportOptions, to_model};
-use crate::proto::{StringStringEntryProto, tensor_proto::DataLocation};
+use crate::model::{ExportOptions, Placement, to_model_with};
 
 fn temp_path(path: &Path) -> PathBuf {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
@@ -21,10 +21,15 @@ fn temp_path(path: &Path) -> PathBuf {
 /// Write `bytes` to `path` atomically: a temp file in the same directory, fsync, rename. On any
 /// error the temp file is removed and `path` is left as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    write_atomic_with(path, &mut |f| f.write_all(bytes).map_err(ExportError::io("cannot write", path)))
+}
+
+/// Write a file atomically, its content streamed by `fill` into the temp file.
+fn write_atomic_with(path: &Path, fill: &mut dyn FnMut(&mut std::fs::File) -> Result<(), ExportError>) -> Result<(), ExportError> {
     let tmp = temp_path(path);
     let result = (|| {
         let mut f = std::fs::File::create(&tmp).map_err(ExportError::io("cannot create", path))?;
-        f.write_all(bytes).map_err(ExportError::io("cannot write", &tmp))?;
+        fill(&mut f)?;
         f.sync_all().map_err(ExportError::io("cannot sync", &tmp))?;
         std::fs::rename(&tmp, path).map_err(ExportError::io("cannot rename into", path))
     })();
@@ -34,37 +39,70 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     result
 }
 
-/// Write a graph as an ONNX file. When its initializers exceed `opts.external_data_above`
-/// bytes, tensors of at least `opts.external_min_tensor` bytes go to `<file>.data` beside it
-/// (offsets aligned to 4096, as ONNX recommends). Returns the paths written.
+/// Alignment of tensors in external data files (as ONNX recommends, so runtimes can map them).
+const ALIGN: u64 = 4096;
+
+/// Write a graph as an ONNX file. Initializers that came from external data stay external,
+/// copied file to file (never read into memory); when the initializers exceed
+/// `opts.external_data_above` bytes, tensors of at least `opts.external_min_tensor` bytes go
+/// external too. The data file is `<file>.data` beside the model, offsets aligned to 4096.
+/// Returns the paths written. On error nothing is left at either path.
 pub fn write_model(g: &Graph, path: &Path, opts: &ExportOptions) -> Result<Vec<PathBuf>, ExportError> {
-    let mut model = to_model(g)?;
-    let total: usize = g.initializers().iter().map(|(_, t)| t.len() * t.dtype().size_of()).sum();
-    let mut written = Vec::new();
-    if total > opts.external_data_above {
-        let file_name = path
-            .file_name()
-            .map(|n| format!("{}.data", n.to_string_lossy()))
-            .ok_or_else(|| ExportError::Unsupported(format!("output path {} has no file name", path.display())))?;
-        let data_path = path.with_file_name(&file_name);
-        let mut data: Vec<u8> = Vec::new();
-        if let Some(graph) = model.graph.as_mut() {
-            for t in graph.initializer.iter_mut() {
-                let Some(raw) = t.raw_data.take_if(|r| r.len() >= opts.external_min_tensor) else { continue };
-                let offset = data.len().div_ceil(4096) * 4096;
-                data.resize(offset, 0);
-                data.extend_from_slice(&raw);
-                let entry = |k: &str, v: String| StringStringEntryProto { key: Some(k.into()), value: Some(v) };
-                t.external_data = vec![entry("location", file_name.clone()), entry("offset", offset.to_string()), entry("length", raw.len().to_string())];
-                t.data_location = Some(DataLocation::External as i32);
-            }
+    let total: u64 = g.initializers().iter().map(|(_, t)| t.byte_len()).sum();
+    let spill = total > opts.external_data_above as u64;
+    let goes_external =
+        |t: &Tensor| t.is_external() || (spill && t.byte_len() >= opts.external_min_tensor as u64 && !matches!(t.data(), TensorData::Strings(_)));
+    let file_name = path
+        .file_name()
+        .map(|n| format!("{}.data", n.to_string_lossy()))
+        .ok_or_else(|| ExportError::Unsupported(format!("output path {} has no file name", path.display())))?;
+    // 1. Lay out the data file.
+    let mut layout: HashMap<Value, (u64, u64)> = HashMap::new();
+    let mut end = 0u64;
+    for (v, t) in g.initializers() {
+        if goes_external(t) {
+            let offset = end.div_ceil(ALIGN) * ALIGN;
+            layout.insert(*v, (offset, t.byte_len()));
+            end = offset + t.byte_len();
         }
-        write_atomic(&data_path, &data)?;
-        written.push(data_path);
     }
+    let model = to_model_with(g, opts, &|v, _| match layout.get(&v) {
+        Some((offset, length)) => Placement::External { location: file_name.clone(), offset: *offset, length: *length },
+        None => Placement::Inline,
+    })?;
     let bytes = model.encode_to_vec();
     if bytes.len() > i32::MAX as usize {
         return Err(ExportError::Unsupported(format!("the model graph alone is {} bytes, over protobuf's 2 GiB limit", bytes.len())));
+    }
+    // 2. The data file, streamed.
+    let mut written = Vec::new();
+    if !layout.is_empty() {
+        let data_path = path.with_file_name(&file_name);
+        write_atomic_with(&data_path, &mut |f| {
+            let mut pos = 0u64;
+            for (v, t) in g.initializers() {
+                let Some((offset, length)) = layout.get(v) else { continue };
+                if *offset > pos {
+                    std::io::copy(&mut std::io::repeat(0).take(offset - pos), f).map_err(ExportError::io("cannot write", &data_path))?;
+                }
+                match t.data() {
+                    TensorData::External(e) => {
+                        // File to file: the kernel copies (copy_file_range), nothing is read into memory.
+                        let src_path = e.source.path();
+                        let mut src = std::fs::File::open(src_path).map_err(ExportError::io("cannot read", src_path))?;
+                        src.seek(SeekFrom::Start(e.offset)).map_err(ExportError::io("cannot read", src_path))?;
+                        let copied = std::io::copy(&mut src.take(e.length), f).map_err(ExportError::io("cannot copy external data to", &data_path))?;
+                        if copied != e.length {
+                            return Err(ExportError::Invalid(format!("{} ended after {copied} of {} bytes", src_path.display(), e.length)));
+                        }
+                    }
+                    _ => f.write_all(&t.to_le_bytes()).map_err(ExportError::io("cannot write", &data_path))?,
+                }
+                pos = offset + length;
+            }
+            Ok(())
+        })?;
+        written.push(data_path);
     }
     if let Err(e) = write_atomic(path, &bytes) {
         // Leave no partial output: drop the data file written for this model.

@@ -59,8 +59,12 @@ impl Comparison {
     }
 }
 
-/// Compare two tensors. Shapes must match; NaN equals NaN only where both are NaN.
+/// Compare two tensors. Element types and shapes must match; NaN equals NaN only where both
+/// are NaN.
 pub fn compare(actual: &HostTensor, expected: &HostTensor, tol: Tolerance) -> Result<Comparison, String> {
+    if actual.dtype() != expected.dtype() {
+        return Err(format!("element type {} vs expected {}", actual.type_text(), expected.type_text()));
+    }
     if actual.shape() != expected.shape() {
         return Err(format!("shape {} vs expected {}", actual.type_text(), expected.type_text()));
     }
@@ -93,6 +97,7 @@ pub fn compare(actual: &HostTensor, expected: &HostTensor, tol: Tolerance) -> Re
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test may panic
 mod tests {
     use super::*;
     use ndarray::ArrayD;
@@ -115,5 +120,12 @@ mod tests {
         assert!(compare(&t(vec![f32::NAN]), &t(vec![1.0]), Tolerance::PARITY_F32).is_ok_and(|c| !c.ok()));
         assert!(compare(&t(vec![f32::INFINITY]), &t(vec![1.0]), Tolerance::PARITY_F32).is_ok_and(|c| !c.ok()));
         assert!(compare(&t(vec![1.0, 2.0]), &t(vec![1.0]), Tolerance::PARITY_F32).is_err());
+    }
+
+    #[test]
+    fn element_types_must_match() {
+        let h = HostTensor::F16(ArrayD::from_shape_vec(vec![1], vec![half::f16::from_f32(1.0)]).unwrap_or_default());
+        let e = compare(&h, &t(vec![1.0]), Tolerance::PARITY_F16).expect_err("f16 vs f32");
+        assert!(e.contains("element type"), "{e}");
     }
 }

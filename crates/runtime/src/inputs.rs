@@ -54,6 +54,9 @@ pub fn default_dim(name: &str) -> i64 {
     }
 }
 
+/// Largest random input (elements): 2^28, 1 GiB of float32.
+pub const MAX_RANDOM_ELEMENTS: usize = 1 << 28;
+
 /// How integer inputs are drawn: `name → [lo, hi)`; unnamed ints use [0, 16).
 pub type IntRanges = BTreeMap<String, (i64, i64)>;
 
@@ -68,7 +71,9 @@ pub fn random_inputs(g: &Graph, dims: &BTreeMap<String, i64>, ints: &IntRanges, 
         let concrete: Vec<usize> = shape
             .iter()
             .map(|d| match d {
-                Dim::Fixed(k) => Ok(*k as usize),
+                Dim::Fixed(k) => {
+                    usize::try_from(*k).map_err(|_| RuntimeError::Input { name: info.name.clone(), message: format!("declares a negative size {k}") })
+                }
                 Dim::Sym(_) => {
                     let s = d.symbol().unwrap_or("?");
                     Ok(dims.get(s).copied().unwrap_or_else(|| default_dim(s)) as usize)
@@ -76,7 +81,12 @@ pub fn random_inputs(g: &Graph, dims: &BTreeMap<String, i64>, ints: &IntRanges, 
                 Dim::Unknown => Err(RuntimeError::Input { name: info.name.clone(), message: "has an unnamed dynamic dimension; pass --inputs".into() }),
             })
             .collect::<Result<_, _>>()?;
-        let n: usize = concrete.iter().product();
+        let n = concrete.iter().try_fold(1usize, |acc, d| acc.checked_mul(*d)).filter(|n| *n <= MAX_RANDOM_ELEMENTS).ok_or_else(|| RuntimeError::Input {
+            name: info.name.clone(),
+            message: format!(
+                "shape {concrete:?} is too large for random inputs (at most {MAX_RANDOM_ELEMENTS} elements): pass smaller --dim sizes or --inputs"
+            ),
+        })?;
         let shape = IxDyn(&concrete);
         let bad = |e: ndarray::ShapeError| RuntimeError::Input { name: info.name.clone(), message: e.to_string() };
         let t = match info.dtype {

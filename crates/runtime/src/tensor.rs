@@ -73,13 +73,14 @@ impl TryFrom<&Tensor> for HostTensor {
     fn try_from(t: &Tensor) -> Result<HostTensor, String> {
         let shape = IxDyn(&t.dims().iter().map(|d| *d as usize).collect::<Vec<_>>());
         let bad = |e: ndarray::ShapeError| e.to_string();
+        let t = t.resolved()?;
         Ok(match t.data() {
             TensorData::F32(v) => HostTensor::F32(ArrayD::from_shape_vec(shape, v.clone()).map_err(bad)?),
             TensorData::F16(v) => HostTensor::F16(ArrayD::from_shape_vec(shape, v.iter().map(|b| f16::from_bits(*b)).collect()).map_err(bad)?),
             TensorData::BF16(v) => HostTensor::BF16(ArrayD::from_shape_vec(shape, v.iter().map(|b| bf16::from_bits(*b)).collect()).map_err(bad)?),
             TensorData::I64(v) => HostTensor::I64(ArrayD::from_shape_vec(shape, v.clone()).map_err(bad)?),
             TensorData::Bool(v) => HostTensor::Bool(ArrayD::from_shape_vec(shape, v.clone()).map_err(bad)?),
-            TensorData::F64(_) | TensorData::I32(_) => return Err(format!("dtype {} is not supported", t.dtype())),
+            _ => return Err(format!("dtype {} is not supported", t.dtype())),
         })
     }
 }

@@ -165,6 +165,43 @@ impl TorchRotary {
 }
 
 impl TorchRotary {
+    /// Check user inputs against the config before libtorch sees them (its ops abort the
+    /// process on shape errors): rank, feature size, element type, sequence lengths, offset.
+    fn validate(&self, inputs: &NamedTensors) -> Result<(), RuntimeError> {
+        let names: &[&str] = match self.cfg.mode {
+            RotaryMode::Single => &["x"],
+            _ => &["q", "k"],
+        };
+        let bad = |n: &str, m: String| RuntimeError::Input { name: n.into(), message: m };
+        let mut lens = Vec::new();
+        for n in names {
+            let (_, t) = inputs.iter().find(|(k, _)| k == n).ok_or_else(|| bad(n, "not provided".into()))?;
+            let shape = t.shape();
+            if shape.len() != self.cfg.rank {
+                return Err(bad(n, format!("has rank {}, the config says rank {}", shape.len(), self.cfg.rank)));
+            }
+            if shape.last() != Some(&self.cfg.head_dim) {
+                return Err(bad(n, format!("has {} features, the config says head_dim {}", shape.last().copied().unwrap_or(0), self.cfg.head_dim)));
+            }
+            if !matches!(t, HostTensor::F32(_) | HostTensor::F16(_) | HostTensor::BF16(_)) {
+                return Err(bad(n, format!("is {}, a float tensor is needed", t.type_text())));
+            }
+            let seq_axis = (shape.len() as i64 + self.seq_dim()) as usize;
+            lens.push(shape[seq_axis]);
+        }
+        if self.cfg.mode == RotaryMode::CachedQk && lens[0] > lens[1] {
+            return Err(bad("k", format!("has {} positions, fewer than the {} queries (cached keys need Nk >= Nq)", lens[1], lens[0])));
+        }
+        if self.cfg.offset_input {
+            match inputs.iter().find(|(k, _)| k == "offset") {
+                Some((_, HostTensor::I64(a))) if a.ndim() == 0 => {}
+                Some((_, t)) => return Err(bad("offset", format!("is {}, an int64 scalar is needed", t.type_text()))),
+                None => return Err(bad("offset", "not provided".into())),
+            }
+        }
+        Ok(())
+    }
+
     /// Wall-clock milliseconds of `iters` eager forwards on these inputs (converted once),
     /// after [`crate::WARMUP_RUNS`] warm-ups, on `threads` intra-op threads.
     pub fn time_forward(&self, inputs: &NamedTensors, iters: usize, threads: usize) -> Result<Vec<f64>, RuntimeError> {
@@ -210,6 +247,7 @@ impl Backend for TorchRotary {
     }
 
     fn run(&mut self, inputs: &NamedTensors) -> Result<NamedTensors, RuntimeError> {
+        self.validate(inputs)?;
         let ins: Vec<(String, Tensor)> = inputs.iter().map(|(n, t)| Ok((n.clone(), to_torch(n, t)?))).collect::<Result<_, RuntimeError>>()?;
         let outs = tch::no_grad(|| self.forward(&ins))?;
         outs.iter().map(|(n, t)| Ok((n.clone(), from_torch(t)?))).collect()

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::fields::{MAX_FEATURES, MAX_SIZE};
 use super::rotary::FreqSpec;
 use super::{Common, Fields};
 use crate::error::ConfigError;
@@ -44,18 +45,16 @@ impl AxialRotaryConfig {
                     .enumerate()
                     .map(|(i, v)| match v {
                         Value::Null => Ok(None),
-                        v => v
-                            .as_u64()
-                            .filter(|d| *d > 0)
-                            .map(|d| Some(d as usize))
-                            .ok_or_else(|| ConfigError::new(format!("axial_dims[{i}]"), format!("must be a positive integer or null, got {v}"))),
+                        v => v.as_u64().filter(|d| *d > 0 && *d <= MAX_SIZE).map(|d| Some(d as usize)).ok_or_else(|| {
+                            ConfigError::new(format!("axial_dims[{i}]"), format!("must be a positive integer of at most {MAX_SIZE}, or null, got {v}"))
+                        }),
                     })
                     .collect::<Result<_, _>>()?,
             ),
             Some(v) => return Err(ConfigError::new("axial_dims", format!("must be a list of axis sizes (null entries: read at run time), got {v}"))),
         };
         let offsets = f.opt_f64_list("offsets")?;
-        let num_axes = f.opt_usize("num_axes")?;
+        let num_axes = f.opt_usize_max("num_axes", 8)?;
         let k = match (&axial_dims, &offsets, num_axes) {
             (Some(d), _, _) => d.len(),
             (None, Some(o), _) => o.len(),
@@ -64,6 +63,9 @@ impl AxialRotaryConfig {
         };
         if k == 0 {
             return Err(ConfigError::new("axial_dims", "needs at least one axis"));
+        }
+        if k > 8 {
+            return Err(ConfigError::new("axial_dims", format!("at most 8 axes, got {k}")));
         }
         if let Some(n) = num_axes.filter(|n| *n != k) {
             return Err(ConfigError::new("num_axes", format!("{n} does not match the {k} axes of axial_dims/offsets")));
@@ -74,7 +76,7 @@ impl AxialRotaryConfig {
             return Err(ConfigError::new("offsets", format!("has {} entries, one per axis ({k}) is needed", o.len())));
         }
         let rot = 2 * freqs.count();
-        let head_dim = f.opt_usize("head_dim")?.unwrap_or(k * rot);
+        let head_dim = f.opt_usize_max("head_dim", MAX_FEATURES)?.unwrap_or(k * rot);
         if k * rot > head_dim {
             return Err(ConfigError::new("head_dim", format!("{k} axes x rotary dim {rot} = {} features exceed head_dim {head_dim}", k * rot)));
         }

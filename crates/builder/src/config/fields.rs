@@ -63,7 +63,15 @@ impl<'a> Fields<'a> {
     pub fn opt_usize(&mut self, key: &str) -> Result<Option<usize>, ConfigError> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => as_usize(v).map(Some).ok_or_else(|| ConfigError::new(key, format!("must be a non-negative integer, got {}", show(v)))),
+            Some(v) => as_usize(v).map(Some).ok_or_else(|| ConfigError::new(key, size_message(v))),
+        }
+    }
+
+    /// An optional non-negative integer of at most `max`.
+    pub fn opt_usize_max(&mut self, key: &str, max: usize) -> Result<Option<usize>, ConfigError> {
+        match self.opt_usize(key)? {
+            Some(v) if v > max => Err(ConfigError::new(key, format!("must be at most {max}, got {v}"))),
+            v => Ok(v),
         }
     }
 
@@ -121,7 +129,7 @@ impl<'a> Fields<'a> {
             Some(Value::Array(items)) => items
                 .iter()
                 .enumerate()
-                .map(|(i, v)| as_usize(v).ok_or_else(|| ConfigError::new(format!("{key}[{i}]"), format!("must be a non-negative integer, got {}", show(v)))))
+                .map(|(i, v)| as_usize(v).ok_or_else(|| ConfigError::new(format!("{key}[{i}]"), size_message(v))))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
             Some(v) => {
@@ -148,8 +156,22 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// Largest value of any size-like config key (lengths, vocabularies, axis sizes): 2^20. Keys
+/// that size tables have tighter bounds (see [`MAX_FEATURES`]).
+pub const MAX_SIZE: u64 = 1 << 20;
+
+/// Largest feature size (`dim`, `head_dim`, `d_model`, `num_freqs`, `start_index`): 65,536.
+pub const MAX_FEATURES: usize = 1 << 16;
+
 fn as_usize(v: &Value) -> Option<usize> {
-    v.as_u64().map(|x| x as usize)
+    v.as_u64().filter(|x| *x <= MAX_SIZE).map(|x| x as usize)
+}
+
+fn size_message(v: &Value) -> String {
+    match v.as_u64() {
+        Some(x) if x > MAX_SIZE => format!("must be at most {MAX_SIZE} (rotor's bound on config sizes), got {x}"),
+        _ => format!("must be a non-negative integer, got {}", show(v)),
+    }
 }
 
 fn finite(key: &str, v: &Value) -> Result<f64, ConfigError> {
@@ -157,7 +179,9 @@ fn finite(key: &str, v: &Value) -> Result<f64, ConfigError> {
         return Err(ConfigError::new(key, format!("must be a finite number, got {token}")));
     }
     match v.as_f64() {
-        Some(x) if x.is_finite() => Ok(x),
+        // Graph arithmetic is f32: a number past f32's range would become infinite there.
+        Some(x) if x.is_finite() && x.abs() <= f64::from(f32::MAX) => Ok(x),
+        Some(x) if x.is_finite() => Err(ConfigError::new(key, format!("must be within float32's range (|x| <= {:e}), got {x:e}", f32::MAX))),
         Some(x) => Err(ConfigError::new(key, format!("must be a finite number, got {x}"))),
         None => Err(ConfigError::new(key, format!("must be a number, got {}", show(v)))),
     }

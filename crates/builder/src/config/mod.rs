@@ -4,6 +4,7 @@
 mod axial;
 mod fields;
 mod hierarchical;
+pub mod keys;
 mod rotary;
 mod sinusoidal;
 

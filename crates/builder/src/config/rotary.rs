@@ -2,6 +2,7 @@
 //! graph-shape keys of rotor (`head_dim`, `rank`, `layout`, `start_index`, `mode`,
 //! `offset_input`).
 
+use super::fields::MAX_FEATURES;
 use super::{Common, Fields};
 use crate::error::ConfigError;
 
@@ -89,11 +90,14 @@ impl FreqSpec {
     /// Read and validate `dim`, `custom_freqs`, `freqs_for`, `theta`, `max_freq`, `num_freqs`,
     /// `theta_rescale_factor`.
     pub fn read(f: &mut Fields) -> Result<FreqSpec, ConfigError> {
-        let dim = f.usize("dim")?;
+        let dim = f.opt_usize_max("dim", MAX_FEATURES)?.ok_or_else(|| ConfigError::new("dim", "is required"))?;
         if dim < 4 || dim % 2 != 0 {
             return Err(ConfigError::new("dim", format!("must be an even integer >= 4, got {dim} (rotary-embedding-torch divides by dim - 2)")));
         }
         let custom_freqs = f.opt_f64_list("custom_freqs")?;
+        if let Some(n) = custom_freqs.as_ref().map(Vec::len).filter(|n| *n > MAX_FEATURES) {
+            return Err(ConfigError::new("custom_freqs", format!("at most {MAX_FEATURES} frequencies, got {n}")));
+        }
         if custom_freqs.as_ref().is_some_and(Vec::is_empty) {
             return Err(ConfigError::new("custom_freqs", "must not be empty (use null for the default frequencies)"));
         }
@@ -107,7 +111,7 @@ impl FreqSpec {
             return Err(ConfigError::new("theta", format!("must be > 0, got {theta}")));
         }
         let max_freq = f.f64_or("max_freq", 10.0)?;
-        let num_freqs = f.opt_usize("num_freqs")?.unwrap_or(1);
+        let num_freqs = f.opt_usize_max("num_freqs", MAX_FEATURES)?.unwrap_or(1);
         if num_freqs == 0 {
             return Err(ConfigError::new("num_freqs", "must be >= 1"));
         }
@@ -148,11 +152,11 @@ impl RotaryConfig {
             return Err(ConfigError::new("interpolate_factor", format!("must be >= 1 (as the package asserts), got {interpolate_factor}")));
         }
         let seq_before_head_dim = f.bool_or("seq_before_head_dim", false)?;
-        let head_dim = f.opt_usize("head_dim")?.unwrap_or(dim);
+        let head_dim = f.opt_usize_max("head_dim", MAX_FEATURES)?.unwrap_or(dim);
         if head_dim == 0 {
             return Err(ConfigError::new("head_dim", "must be >= 1"));
         }
-        let rank = f.opt_usize("rank")?.unwrap_or(4);
+        let rank = f.opt_usize_max("rank", 16)?.unwrap_or(4);
         if !(3..=8).contains(&rank) {
             return Err(ConfigError::new("rank", format!("must be between 3 and 8, got {rank}")));
         }
@@ -160,7 +164,7 @@ impl RotaryConfig {
             "half" => Layout::Half,
             _ => Layout::Interleaved,
         };
-        let start_index = f.opt_usize("start_index")?.unwrap_or(0);
+        let start_index = f.opt_usize_max("start_index", MAX_FEATURES)?.unwrap_or(0);
         let mode = match f.choice_or("mode", &["single", "qk", "cached_qk"], "single")? {
             "qk" => RotaryMode::Qk,
             "cached_qk" => RotaryMode::CachedQk,

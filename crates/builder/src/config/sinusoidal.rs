@@ -2,6 +2,7 @@
 //! `PE[pos, 2i] = sin(pos / base^(2i/d))`, `PE[pos, 2i+1] = cos(pos / base^(2i/d))`
 //! (`layout: "interleaved"`), or all sines then all cosines (`layout: "concat"`).
 
+use super::fields::MAX_FEATURES;
 use super::{Common, Fields};
 use crate::error::ConfigError;
 
@@ -48,7 +49,7 @@ impl SinusoidalConfig {
         if common.form == super::Form::Fused {
             return Err(ConfigError::new("form", "sinusoidal encodings have no fused ONNX op; use \"decomposed\""));
         }
-        let d_model = f.usize("d_model")?;
+        let d_model = f.opt_usize_max("d_model", MAX_FEATURES)?.ok_or_else(|| ConfigError::new("d_model", "is required"))?;
         if d_model < 2 || d_model % 2 != 0 {
             return Err(ConfigError::new("d_model", format!("must be an even integer >= 2, got {d_model}")));
         }
@@ -68,7 +69,7 @@ impl SinusoidalConfig {
             "table" => SinusoidalMode::Table,
             _ => SinusoidalMode::Add,
         };
-        let positions_rank = f.opt_usize("positions_rank")?.unwrap_or(1);
+        let positions_rank = f.opt_usize_max("positions_rank", 16)?.unwrap_or(1);
         if !(1..=2).contains(&positions_rank) {
             return Err(ConfigError::new("positions_rank", format!("must be 1 ([N]) or 2 ([B, N]), got {positions_rank}")));
         }

@@ -13,7 +13,7 @@ use crate::dtype::DType;
 use crate::emit::linear::linear;
 use crate::emit::norm::rms_norm;
 use crate::emit::params::Params;
-use crate::emit::rope::{self, RopeLayout};
+use crate::emit::rope::{self, RopeLayout, Tables};
 use crate::emit::xpos;
 use crate::error::EmitError;
 use crate::graph::{Graph, Value};
@@ -52,22 +52,39 @@ pub fn full_attention(g: &mut Graph, p: &Params, x: Value, a: FullAttention) -> 
     // 2. rotate_queries_and_keys: interleaved rotary on positions 0..L-1, q·scale, k/scale
     let freqs = p.get("rotary_emb.freqs", &[(e / 2) as i64])?;
     let layout = RopeLayout { head_dim: e, start: 0, layout: Layout::Interleaved, freqs };
-    let (q, k, t_col) = g.with_scope("rotary", |g| -> Result<_, EmitError> {
-        let n = rope::seq_len(g, "len", qkv_heads[0], -2)?;
-        let t = rope::positions(g, "pos", None, n.scalar, 1.0)?.t;
-        let t_col = rope::column(g, "pos_col", t, 1)?;
-        let f = rope::freqs_const(g, &layout)?;
-        let tabs = rope::tables(g, t_col, f)?;
-        let swap = rope::swap_plan(g, &layout)?;
-        let s = g.with_scope("xpos", |g| xpos::scale(g, t, n.scalar, &layout, e, 512.0, 1))?;
-        let tq = g.with_scope("q_xpos", |g| rope::scale_tables(g, tabs, s))?;
-        let tk = g.with_scope("k_xpos", |g| {
-            let inv = g.reciprocal("inv_scale", s)?;
-            rope::scale_tables(g, tabs, inv)
-        })?;
+    // Layers of one hierarchy see the same length and (unless trained apart) the same
+    // frequencies: their positions, cos/sin and xPos tables are built once and shared. Besides
+    // saving nodes, this keeps tract 0.23 working: its declutter merges identical subgraphs of
+    // different layers and, with one head, leaves a broken node ("eval() called on a Dummy op").
+    let len_dim = g.shape(x).get(rank - 2).cloned().unwrap_or(crate::Dim::Unknown);
+    let key = format!("full_attention.rotary[{len_dim}; {e}; {}]", layout.signed_freqs().iter().map(|f| format!("{:08x}", f.to_bits())).collect::<String>());
+    let shared = match (len_dim, g.memo(&key)) {
+        (crate::Dim::Unknown, _) | (_, None) => None,
+        (_, Some(v)) => Some(v),
+    };
+    let (tq, tk, swap, t_col) = match shared {
+        Some(v) => (Tables { cos: v[0], sin: v[1] }, Tables { cos: v[2], sin: v[3] }, rope::swap_plan(g, &layout)?, v[4]),
+        None => g.with_scope("rotary", |g| -> Result<_, EmitError> {
+            let n = rope::seq_len(g, "len", qkv_heads[0], -2)?;
+            let t = rope::positions(g, "pos", None, n.scalar, 1.0)?.t;
+            let t_col = rope::column(g, "pos_col", t, 1)?;
+            let f = rope::freqs_const(g, &layout)?;
+            let tabs = rope::tables(g, t_col, f)?;
+            let swap = rope::swap_plan(g, &layout)?;
+            let s = g.with_scope("xpos", |g| xpos::scale(g, t, n.scalar, &layout, e, 512.0, 1))?;
+            let tq = g.with_scope("q_xpos", |g| rope::scale_tables(g, tabs, s))?;
+            let tk = g.with_scope("k_xpos", |g| {
+                let inv = g.reciprocal("inv_scale", s)?;
+                rope::scale_tables(g, tabs, inv)
+            })?;
+            g.set_memo(&key, vec![tq.cos, tq.sin, tk.cos, tk.sin, t_col]);
+            Ok((tq, tk, swap, t_col))
+        })?,
+    };
+    let (q, k) = g.with_scope("rotary", |g| -> Result<_, EmitError> {
         let q = g.with_scope("q", |g| rope::apply(g, qkv_heads[0], tq, &swap))?;
         let k = g.with_scope("k", |g| rope::apply(g, qkv_heads[1], tk, &swap))?;
-        Ok((q, k, t_col))
+        Ok((q, k))
     })?;
     // 3. sim = (q · kᵀ) · e^-1/2: [..., H, L, L]
     let r = g.rank(k);

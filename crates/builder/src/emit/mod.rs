@@ -53,10 +53,32 @@ fn checkpoint_freqs(weights: Option<&WeightMap>, count: usize) -> Result<Option<
 /// metadata (`rotor.config`, `rotor.kind`).
 pub fn build_from_json(config: &Value, weights: Option<&WeightMap>) -> Result<Graph, EmitError> {
     let parsed = ModelConfig::from_json(config)?;
+    if let Some(w) = weights {
+        check_weights_are_read(&parsed, w)?;
+    }
     let mut g = build(&parsed, weights)?;
     g.set_metadata("rotor.kind", parsed.kind());
     g.set_metadata("rotor.config", &config.to_string());
     Ok(g)
+}
+
+/// Weights that give a config nothing it reads are an error naming what was looked for (rather
+/// than silently exporting config-only values).
+fn check_weights_are_read(parsed: &ModelConfig, w: &WeightMap) -> Result<(), EmitError> {
+    let have = || {
+        let keys: Vec<&str> = w.keys().take(8).collect();
+        if keys.is_empty() { "the file holds no tensors".to_string() } else { format!("the file holds {}", keys.join(", ")) }
+    };
+    match parsed {
+        ModelConfig::Rotary(_) | ModelConfig::AxialRotary(_) if w.find_suffix("freqs")?.is_none() => Err(EmitError::Weight {
+            key: "freqs".into(),
+            message: format!("not in the weights ({}); a RotaryEmbedding's state_dict holds its frequencies as `freqs` (or `<prefix>.freqs`)", have()),
+        }),
+        ModelConfig::Sinusoidal(_) => {
+            Err(EmitError::Weight { key: w.keys().next().unwrap_or("").to_string(), message: "sinusoidal configs read no weights: drop --weights".into() })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A note for config-only exports whose frequencies may differ from torch's by one ulp:

@@ -106,7 +106,7 @@ pub(super) fn infer_unary(ctx: &InferCtx) -> InferResult {
 pub(super) fn infer_cast(ctx: &InferCtx) -> InferResult {
     let x = ctx.input(0, "input")?;
     let to = ctx.attr_int("to")?.ok_or(InferError::Attr { name: "to".into(), message: "is required".into() })?;
-    let dtype = DType::from_onnx_code(to as i32).ok_or(InferError::Attr { name: "to".into(), message: format!("unsupported type code {to}") })?;
+    let dtype = i32::try_from(to).map(DType::from_onnx_code).map_err(|_| InferError::Attr { name: "to".into(), message: format!("invalid type code {to}") })?;
     let sym = if dtype.is_int() && x.dtype.is_int() { x.sym_value.clone() } else { None };
     Ok(vec![Inferred { dtype, shape: x.shape.clone(), sym_value: sym }])
 }

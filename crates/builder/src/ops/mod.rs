@@ -94,12 +94,37 @@ pub fn infer(ctx: &InferCtx) -> Option<InferResult> {
             "LayerNormalization" => nn::infer_layer_norm,
             "ReduceL2" | "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceSumSquare" => nn::infer_reduce,
             "RotaryEmbedding" => nn::infer_rotary_embedding,
+            "If" => infer_if,
             _ => return None,
         },
         ("com.microsoft", "RotaryEmbedding") => nn::infer_ms_rotary_embedding,
         _ => return None,
     };
     Some(f(ctx))
+}
+
+/// `If`: the outputs of `then_branch`, where `else_branch` agrees on each type.
+fn infer_if(ctx: &InferCtx) -> InferResult {
+    let branch = |name: &str| match ctx.attr(name) {
+        Some(Attr::Graph(g)) => Ok(g.outputs().iter().map(|v| g.info(*v).clone()).collect::<Vec<_>>()),
+        _ => Err(InferError::Attr { name: name.into(), message: "must be a graph".into() }),
+    };
+    let (then, els) = (branch("then_branch")?, branch("else_branch")?);
+    if then.len() != els.len() {
+        return Err(InferError::Invalid(format!("then_branch has {} outputs, else_branch {}", then.len(), els.len())));
+    }
+    Ok(then
+        .iter()
+        .zip(&els)
+        .map(|(a, b)| {
+            let dtype = if a.dtype == b.dtype { a.dtype } else { DType::Undefined };
+            let shape = match (&a.shape, &b.shape) {
+                (Some(x), Some(y)) if x.len() == y.len() => Some(x.iter().zip(y).map(|(p, q)| if p == q { p.clone() } else { Dim::Unknown }).collect()),
+                _ => None,
+            };
+            Inferred { dtype, shape, sym_value: None }
+        })
+        .collect())
 }
 
 // ----- helpers shared by the inference functions ------------------------------------------------

@@ -53,9 +53,9 @@ pub(super) fn infer_conv(ctx: &InferCtx) -> InferResult {
     }
     let group = ctx.attr_int("group")?.unwrap_or(1);
     if let (Some(c), Some(wc)) = (sx[1].fixed(), sw[1].fixed())
-        && c != wc * group
+        && Some(c) != wc.checked_mul(group)
     {
-        return Err(InferError::Invalid(format!("X has {c} channels, W expects {} (group {group})", wc * group)));
+        return Err(InferError::Invalid(format!("X has {c} channels, W expects {wc} x group {group}")));
     }
     if let Some(bias) = ctx.opt_input(2)
         && let (Some([bd]), Some(m)) = (bias.shape.as_deref(), sw[0].fixed())
@@ -76,8 +76,10 @@ pub(super) fn infer_conv(ctx: &InferCtx) -> InferResult {
     }
     let mut out = vec![sx[0].clone(), sw[0].clone()];
     for i in 0..sp {
-        let span = dil[i] * (kernel[i] - 1) + 1;
-        let padded = sx[2 + i].add(&Dim::Fixed(pads[i] + pads[i + sp] - span));
+        let overflow = || InferError::Invalid("kernel_shape/dilations/pads overflow".into());
+        let span = kernel[i].checked_sub(1).and_then(|k| dil[i].checked_mul(k)).and_then(|s| s.checked_add(1)).ok_or_else(overflow)?;
+        let pad = pads[i].checked_add(pads[i + sp]).and_then(|p| p.checked_sub(span)).ok_or_else(overflow)?;
+        let padded = sx[2 + i].add(&Dim::Fixed(pad));
         out.push(padded.div_floor(strides[i]).add(&Dim::Fixed(1)));
     }
     Ok(vec![Inferred::new(x.dtype, out)])

@@ -13,6 +13,10 @@ use crate::tensor::Tensor;
 /// Slice ends at or beyond this magnitude mean "to the end" (ONNX uses INT64_MAX/MIN).
 const BIG: i64 = i64::MAX / 2;
 
+/// Ranks above this are treated as unknown when they come from a (possibly hostile) declared
+/// dimension, so that no inference allocates per declared rank.
+const MAX_RANK: i64 = 64;
+
 pub(super) fn infer_shape(ctx: &InferCtx) -> InferResult {
     let x = ctx.input(0, "data")?;
     let Some(s) = known_shape(x) else { return Ok(vec![Inferred::rankless(DType::I64)]) };
@@ -38,8 +42,8 @@ pub(super) fn infer_reshape(ctx: &InferCtx) -> InferResult {
     let Some(target) = &shape.sym_value else {
         let rank = shape.shape.as_ref().and_then(|s| s.first()).and_then(Dim::fixed);
         return Ok(vec![match rank {
-            Some(r) => Inferred::new(x.dtype, vec![Dim::Unknown; r as usize]),
-            None => Inferred::rankless(x.dtype),
+            Some(r) if (0..=MAX_RANK).contains(&r) => Inferred::new(x.dtype, vec![Dim::Unknown; r as usize]),
+            _ => Inferred::rankless(x.dtype),
         }]);
     };
     let input = known_shape(x);
@@ -70,7 +74,7 @@ pub(super) fn infer_reshape(ctx: &InferCtx) -> InferResult {
             if let Some(pos) = rest.iter().position(|r| r == d) {
                 rest.remove(pos);
             } else if let Some(k) = d.fixed() {
-                divisor *= k;
+                divisor = divisor.checked_mul(k).ok_or_else(|| InferError::Invalid(format!("shape {} overflows", shape_text(target))))?;
             } else {
                 ok = false;
             }
@@ -88,8 +92,10 @@ pub(super) fn infer_reshape(ctx: &InferCtx) -> InferResult {
     if let (Some(input), true) = (input, out.iter().all(|d| d.fixed().is_some()))
         && input.iter().all(|d| d.fixed().is_some())
     {
-        let a: i64 = input.iter().filter_map(Dim::fixed).product();
-        let b: i64 = out.iter().filter_map(Dim::fixed).product();
+        let product = |s: &[Dim]| s.iter().filter_map(Dim::fixed).try_fold(1i64, i64::checked_mul);
+        let (Some(a), Some(b)) = (product(input), product(&out)) else {
+            return Err(InferError::Invalid(format!("cannot reshape {} into {}: element counts overflow", shape_text(input), shape_text(&out))));
+        };
         if a != b {
             return Err(InferError::Invalid(format!("cannot reshape {} ({a} elements) into {}", shape_text(input), shape_text(&out))));
         }
@@ -183,14 +189,20 @@ pub(super) fn infer_concat(ctx: &InferCtx) -> InferResult {
 /// Length of `x[start:end:step]` along a dimension of size `dim`.
 fn slice_len(dim: &Dim, start: &Dim, end: &Dim, step: i64) -> Dim {
     if let (Some(d), Some(s), Some(e)) = (dim.fixed(), start.fixed(), end.fixed()) {
-        let norm = |v: i64, lo: i64, hi: i64| if v < 0 { (v + d).clamp(lo, hi) } else { v.clamp(lo, hi) };
-        return Dim::Fixed(if step > 0 {
+        if d < 0 {
+            return Dim::Unknown;
+        }
+        // i128: no bound or step of a hostile model can overflow here.
+        let (d, s, e, step) = (i128::from(d), i128::from(s), i128::from(e), i128::from(step));
+        let norm = |v: i128, lo: i128, hi: i128| if v < 0 { (v + d).clamp(lo, hi) } else { v.clamp(lo, hi) };
+        let len = if step > 0 {
             let (s, e) = (norm(s, 0, d), norm(e, 0, d));
-            if e > s { (e - s + step - 1) / step } else { 0 }
+            if e > s { (e - s - 1) / step + 1 } else { 0 }
         } else {
             let (s, e) = (norm(s, -1, d - 1), norm(e, -1, d - 1));
-            if s > e { (s - e + (-step) - 1) / (-step) } else { 0 }
-        });
+            if s > e { (s - e - 1) / (-step) + 1 } else { 0 }
+        };
+        return i64::try_from(len).map_or(Dim::Unknown, Dim::Fixed);
     }
     let resolve = |v: &Dim| -> Dim {
         match v.fixed() {
@@ -205,7 +217,11 @@ fn slice_len(dim: &Dim, start: &Dim, end: &Dim, step: i64) -> Dim {
         }
     };
     let (s, e) = (resolve(start), resolve(end));
-    if step > 0 { e.sub(&s).div_ceil(step) } else { s.sub(&e).div_ceil(-step) }
+    match step.checked_neg() {
+        _ if step > 0 => e.sub(&s).div_ceil(step),
+        Some(neg) => s.sub(&e).div_ceil(neg),
+        None => Dim::Unknown,
+    }
 }
 
 pub(super) fn infer_slice(ctx: &InferCtx) -> InferResult {
@@ -331,7 +347,7 @@ pub(super) fn infer_constant_of_shape(ctx: &InferCtx) -> InferResult {
     };
     let out = match (&shape.sym_value, shape.shape.as_ref().and_then(|s| s.first()).and_then(Dim::fixed)) {
         (Some(v), _) => v.clone(),
-        (None, Some(r)) => vec![Dim::Unknown; r as usize],
+        (None, Some(r)) if (0..=MAX_RANK).contains(&r) => vec![Dim::Unknown; r as usize],
         _ => return Ok(vec![Inferred::rankless(dtype)]),
     };
     Ok(vec![Inferred::new(dtype, out)])
@@ -384,9 +400,14 @@ pub(super) fn infer_split(ctx: &InferCtx) -> InferResult {
     let Some(s) = known_shape(x) else { return Ok(vec![Inferred::rankless(x.dtype); ctx.num_outputs]) };
     let ax = norm_axis(ctx.attr_int("axis")?.unwrap_or(0), s.len(), "axis")?;
     let n = ctx.num_outputs;
-    let sizes: Vec<Dim> = match ctx.opt_input(1) {
-        Some(sp) => sp.sym_value.clone().ok_or(InferError::Invalid("split sizes must be constant".into()))?,
-        None => match s[ax].fixed() {
+    if n == 0 {
+        return Err(InferError::Invalid("Split declares no outputs".into()));
+    }
+    let sizes: Vec<Dim> = match (ctx.opt_input(1), ctx.attr_ints("split")?) {
+        (Some(sp), _) => sp.sym_value.clone().ok_or(InferError::Invalid("split sizes must be constant".into()))?,
+        (None, Some(sizes)) => sizes.into_iter().map(Dim::Fixed).collect(),
+        (None, None) => match s[ax].fixed() {
+            Some(d) if d < 0 => return Err(InferError::Invalid(format!("axis {ax} has negative size {d}"))),
             Some(d) => {
                 let chunk = (d + n as i64 - 1) / n as i64;
                 (0..n as i64).map(|i| Dim::Fixed((d - i * chunk).clamp(0, chunk))).collect()
