@@ -16,7 +16,9 @@
 #   6. the foreign-model corpus (python/make_corpus.py: the ONNX backend node tests of the pinned
 #      onnx wheel, the model folders it ships, torch.onnx.export models of HF transformers and
 #      x-transformers): each round-trips through `rotor opt --passes none` with ONNX Runtime
-#      outputs bitwise identical to the original's (python/roundtrip_check.py).
+#      outputs bitwise identical to the original's (python/roundtrip_check.py);
+#   7. the IR example (examples/rotate_in_own_graph.rs) runs and checks in ORT and tract; the
+#      README quick start runs as written (scripts/readme_check.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -59,7 +61,7 @@ export INSTA_UPDATE=no
 # the libtorch reference backend is part of every run (feature `torch`)
 cargo test --workspace --locked --features rotor-tests/torch,rotor-cli/torch
 # the CLI once more as users without torch build it (config-only frequencies)
-cargo test --locked -p rotor-cli --target-dir target/no-torch
+cargo test --locked -p rotor-cli
 
 echo "== 5. onnx.checker on every exported model" >&2
 "$ROTOR_PYTHON" python/check_models.py "$ROTOR_MODEL_DIR"
@@ -68,4 +70,9 @@ echo "== 6. foreign-model corpus: lossless round trips" >&2
 "$ROTOR_PYTHON" python/make_corpus.py --out target/corpus
 cargo build --locked -p rotor-cli
 "$ROTOR_PYTHON" python/roundtrip_check.py --corpus target/corpus --rotor target/debug/rotor --out target/roundtrip
+
+echo "== 7. the IR example and the README's commands, as written" >&2
+cargo run --locked --quiet -p rotor-export --example rotate_in_own_graph -- target/rotate_in_own_graph.onnx > /dev/null
+target/debug/rotor check target/rotate_in_own_graph.onnx --dim S=37
+scripts/readme_check.sh
 echo "all tests passed" >&2

@@ -70,18 +70,50 @@ fn external_data_models_load_and_match_inline_ones() {
 
 #[test]
 fn failed_writes_leave_nothing_behind() {
-    let g = build(json!({"kind": "rotary", "dim": 8}));
+    let g = build(json!({"kind": "rotary", "dim": 64, "head_dim": 300, "mode": "qk"}));
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
     let missing = dir.join("no/such/dir/out.onnx");
     assert!(rotor_export::write_model(&g, &missing, &ExportOptions::default()).is_err());
+    // An existing model, then a write to the same path that fails half way: the external data
+    // file is written to a temp file whose rename fails (a directory is in the way). The old
+    // model must survive byte for byte and no temp file may remain.
     let target = dir.join("out.onnx");
     std::fs::write(&target, b"previous").expect("seed file");
-    // A directory in the way of the temp file's rename: the old file must survive untouched.
-    let blocked = dir.join("blocked.onnx");
-    std::fs::create_dir_all(blocked.join("x")).expect("dir");
-    assert!(rotor_export::write_model(&g, &blocked, &ExportOptions::default()).is_err());
+    std::fs::create_dir_all(dir.join("out.onnx.data/blocker")).expect("dir in the way");
+    let opts = ExportOptions { external_data_above: 0, external_min_tensor: 16, ..Default::default() };
+    let err = rotor_export::write_model(&g, &target, &opts).expect_err("the data file cannot be renamed into place");
+    assert!(err.to_string().contains("out.onnx.data"), "{err}");
+    assert_eq!(std::fs::read(&target).expect("old file"), b"previous");
     let leftovers: Vec<_> = std::fs::read_dir(dir).expect("dir").filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains(".tmp-")).collect();
     assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
-    assert_eq!(std::fs::read(&target).expect("old file"), b"previous");
+    // Without the obstacle the same write succeeds and replaces the old file.
+    std::fs::remove_dir_all(dir.join("out.onnx.data")).expect("remove");
+    rotor_export::write_model(&g, &target, &opts).expect("write");
+    assert_ne!(std::fs::read(&target).expect("new file"), b"previous");
+}
+
+#[test]
+fn bfloat16_graphs_export_with_bfloat16_io_and_f32_math() {
+    // No CPU runtime here runs bfloat16 (ORT CPU has no bfloat16 Mul, tract no bfloat16 type):
+    // check the types and shapes, reload, and leave the model for onnx.checker (scripts/test.sh).
+    for cfg in [
+        json!({"kind": "rotary", "dim": 16, "mode": "qk", "use_xpos": true, "dtype": "bfloat16"}),
+        json!({"kind": "rotary", "dim": 16, "mode": "cached_qk", "offset_input": true, "layout": "half", "dtype": "bfloat16", "form": "fused"}),
+    ] {
+        let g = build(cfg.clone());
+        for v in g.inputs().iter().chain(g.outputs()) {
+            let info = g.info(*v);
+            if info.name != "offset" {
+                assert_eq!(info.dtype, rotor_builder::DType::BF16, "{cfg}: {} is {}", info.name, info.type_text());
+            }
+        }
+        // positions and angles stay f32: the trig runs in f32 and is cast once
+        assert!(g.nodes().iter().any(|n| n.op_type == "Cos" && n.output_values().all(|o| g.dtype(o) == rotor_builder::DType::F32)), "{cfg}");
+        let bytes = rotor_export::to_bytes(&g).expect("serialise");
+        let back = rotor_export::load_bytes(&bytes).expect("reload");
+        assert_eq!(text::print(&back), text::print(&g));
+        let name = if cfg["form"] == "fused" { "bf16_cached_fused.onnx" } else { "bf16_xpos_qk.onnx" };
+        std::fs::write(model_dir("bfloat16").join(name), &bytes).expect("write");
+    }
 }

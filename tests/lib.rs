@@ -99,9 +99,12 @@ pub fn parity_backends() -> Vec<BackendKind> {
 }
 
 /// Run `model` in every parity backend on every set of `golden`, compare with the golden's
-/// outputs at the parity tolerance. Returns failure lines (empty = all good) and the worst
-/// ratio to tolerance seen.
-pub fn check_against_golden(model: &[u8], golden: &Golden, input_names: &[String], tol: Tolerance) -> (Vec<String>, f64) {
+/// outputs, matched by name, at the parity tolerance of each *expected* tensor's element type
+/// (so a float32 config that wrongly emitted float16 is judged at the float32 tolerance and
+/// fails on the type). Every expected output must be produced and every produced output must
+/// have an expected tensor. Returns failure lines (empty = all good) and the worst ratio to
+/// tolerance seen.
+pub fn check_against_golden(model: &[u8], golden: &Golden, input_names: &[String]) -> (Vec<String>, f64) {
     let mut failures = Vec::new();
     let mut worst = 0.0f64;
     for kind in parity_backends() {
@@ -121,11 +124,17 @@ pub fn check_against_golden(model: &[u8], golden: &Golden, input_names: &[String
                     continue;
                 }
             };
+            for (ename, _) in tensors.iter().filter(|(n, _)| !input_names.contains(n)) {
+                if !outs.iter().any(|(o, _)| o == ename) {
+                    failures.push(format!("{}/{set}: {} produced no output {ename}", golden.name, b.name()));
+                }
+            }
             for (oname, actual) in &outs {
                 let Some((_, expected)) = tensors.iter().find(|(n, _)| n == oname) else {
                     failures.push(format!("{}/{set}: no expected tensor for output {oname}", golden.name));
                     continue;
                 };
+                let tol = Tolerance::parity_for(expected.dtype());
                 match rotor_runtime::compare(actual, expected, tol) {
                     Ok(c) => {
                         worst = worst.max(c.worst_ratio);
@@ -144,4 +153,18 @@ pub fn check_against_golden(model: &[u8], golden: &Golden, input_names: &[String
 /// f32 tensor from a shape and values.
 pub fn f32_tensor(shape: &[usize], v: Vec<f32>) -> HostTensor {
     HostTensor::F32(ndarray::ArrayD::from_shape_vec(shape.to_vec(), v).expect("shape matches data"))
+}
+
+/// Assert two sets of named outputs agree: the same names on both sides, each pair within `tol`.
+pub fn assert_close(a: &NamedTensors, b: &NamedTensors, tol: Tolerance, what: &str) {
+    let mut names_a: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();
+    let mut names_b: Vec<&str> = b.iter().map(|(n, _)| n.as_str()).collect();
+    names_a.sort_unstable();
+    names_b.sort_unstable();
+    assert_eq!(names_a, names_b, "{what}: the two sides have different outputs");
+    for (n, x) in a {
+        let (_, y) = b.iter().find(|(m, _)| m == n).unwrap_or_else(|| panic!("{what}: no {n} on the other side"));
+        let c = rotor_runtime::compare(x, y, tol).unwrap_or_else(|e| panic!("{what} {n}: {e}"));
+        assert!(c.ok(), "{what} {n}: {}", c.summary());
+    }
 }

@@ -363,3 +363,25 @@ fn diff_names_what_changed() {
     assert!(text.contains("~ init w:"), "{text}");
     assert!(text.contains("+ node extra:"), "{text}");
 }
+
+/// Inputs the fuzzers (fuzz/) found problems with: each must load or be refused, print, diff
+/// equal to itself, and survive a save + reload with the same graph text.
+#[test]
+fn fuzz_regressions_stay_fixed() {
+    let dir = rotor_tests::repo_root().join("tests/fuzz-regressions");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("tests/fuzz-regressions") {
+        let path = entry.expect("entry").path();
+        let bytes = std::fs::read(&path).expect("read");
+        n += 1;
+        let Ok(g) = rotor_export::load_bytes(&bytes) else { continue };
+        let text = rotor_export::text::print(&g);
+        let (diff, count) = rotor_export::text::diff(&g, &g);
+        assert_eq!(count, 0, "{}: a graph differs from itself:\n{diff}", path.display());
+        if let Ok(saved) = rotor_export::to_bytes(&g) {
+            let back = rotor_export::load_bytes(&saved).unwrap_or_else(|e| panic!("{}: rotor's own output does not load: {e}", path.display()));
+            assert_eq!(rotor_export::text::print(&back), text, "{}", path.display());
+        }
+    }
+    assert!(n > 0, "no regression inputs found");
+}

@@ -1,6 +1,9 @@
 //! Property tests over random rotary configs and shapes (no Python needed):
 //! ORT == tract on every graph, inferred output shapes match what runs, and the position
 //! arithmetic is right (an offset shifts positions; cached keys rotate like the plain graph).
+//! The last two are metamorphic (rotor against rotor, so a graph that is wrong the same way in
+//! both forms would pass them); the package's own math checks offsets and cached keys on random
+//! configs in `torch_properties.rs` (libtorch) and `rotary_golden.rs` (held-out goldens).
 
 use std::collections::BTreeMap;
 
@@ -39,10 +42,7 @@ fn run(kind: BackendKind, bytes: &[u8], ins: &NamedTensors) -> NamedTensors {
 }
 
 fn close(a: &NamedTensors, b: &NamedTensors, what: &str) {
-    for ((n, x), (_, y)) in a.iter().zip(b) {
-        let c = rotor_runtime::compare(x, y, Tolerance::PARITY_F32).unwrap_or_else(|e| panic!("{what} {n}: {e}"));
-        assert!(c.ok(), "{what} {n}: {}", c.summary());
-    }
+    rotor_tests::assert_close(a, b, Tolerance::PARITY_F32, what);
 }
 
 proptest! {

@@ -21,10 +21,7 @@ fn rotary(cfg: &Value) -> rotor_builder::config::RotaryConfig {
 }
 
 fn close(a: &NamedTensors, b: &NamedTensors, tol: Tolerance, what: &str) {
-    for ((n, x), (_, y)) in a.iter().zip(b) {
-        let c = rotor_runtime::compare(x, y, tol).unwrap_or_else(|e| panic!("{what} {n}: {e}"));
-        assert!(c.ok(), "{what} {n}: {}", c.summary());
-    }
+    rotor_tests::assert_close(a, b, tol, what);
 }
 
 /// Distance in units in the last place between two finite f32 of the same sign.

@@ -1172,41 +1172,25 @@ impl Graph {
     /// Put the nodes in topological order, keeping the current order wherever it already is
     /// one. Fails naming a node on a cycle.
     pub fn topo_sort(&mut self) -> Result<(), BuildError> {
-        let n = self.nodes.len();
-        let mut indegree = vec![0usize; n];
-        let mut readers: Vec<Vec<usize>> = vec![Vec::new(); n];
-        for (p, node) in self.nodes.iter().enumerate() {
-            let mut deps: Vec<usize> = node.inputs.iter().flatten().filter_map(|v| self.producer(*v)).filter_map(|id| self.position(id)).collect();
-            deps.extend(
-                self.uses
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, us)| us.iter().any(|u| u.node == node.id && u.slot == Use::IMPLICIT))
-                    .filter_map(|(v, _)| self.producer(Value(v)).and_then(|id| self.position(id))),
-            );
-            deps.sort_unstable();
-            deps.dedup();
-            indegree[p] = deps.len();
-            for d in deps {
-                readers[d].push(p);
-            }
-        }
-        // Smallest ready position first: a sorted graph keeps its order.
-        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n).filter(|p| indegree[*p] == 0).map(std::cmp::Reverse).collect();
-        let mut order = Vec::with_capacity(n);
-        while let Some(std::cmp::Reverse(p)) = ready.pop() {
-            order.push(p);
-            for &r in &readers[p] {
-                indegree[r] -= 1;
-                if indegree[r] == 0 {
-                    ready.push(std::cmp::Reverse(r));
-                }
-            }
-        }
-        if order.len() < n {
-            let stuck = (0..n).find(|p| indegree[*p] > 0).map(|p| self.nodes[p].name.clone()).unwrap_or_default();
-            return Err(BuildError::Graph { graph: self.name.clone(), message: format!("the graph has a cycle through node {stuck:?}") });
-        }
+        let deps: Vec<Vec<usize>> = self
+            .nodes
+            .iter()
+            .map(|node| {
+                let mut deps: Vec<usize> = node.inputs.iter().flatten().filter_map(|v| self.producer(*v)).filter_map(|id| self.position(id)).collect();
+                deps.extend(
+                    self.uses
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, us)| us.iter().any(|u| u.node == node.id && u.slot == Use::IMPLICIT))
+                        .filter_map(|(v, _)| self.producer(Value(v)).and_then(|id| self.position(id))),
+                );
+                deps
+            })
+            .collect();
+        let order = stable_topological_order(&deps).map_err(|stuck| BuildError::Graph {
+            graph: self.name.clone(),
+            message: format!("the graph has a cycle through node {:?}", self.nodes[stuck].name),
+        })?;
         let mut old: Vec<Option<Node>> = std::mem::take(&mut self.nodes).into_iter().map(Some).collect();
         self.nodes = order.into_iter().filter_map(|p| old[p].take()).collect();
         self.reindex_from(0);
@@ -1219,6 +1203,39 @@ impl Graph {
             return Err(BuildError::Graph { graph: self.name.clone(), message: "the graph has no outputs".into() });
         }
         Ok(())
+    }
+}
+
+/// A topological order of `deps.len()` items, where `deps[i]` lists the items item `i` needs
+/// (Kahn's algorithm, smallest ready index first: a list already in order keeps it). `Err(i)`
+/// names an item on a cycle.
+pub fn stable_topological_order(deps: &[Vec<usize>]) -> Result<Vec<usize>, usize> {
+    let n = deps.len();
+    let mut indegree = vec![0usize; n];
+    let mut readers: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, d) in deps.iter().enumerate() {
+        let mut d = d.clone();
+        d.sort_unstable();
+        d.dedup();
+        indegree[i] = d.len();
+        for x in d {
+            readers[x].push(i);
+        }
+    }
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n).filter(|i| indegree[*i] == 0).map(std::cmp::Reverse).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(std::cmp::Reverse(i)) = ready.pop() {
+        order.push(i);
+        for &r in &readers[i] {
+            indegree[r] -= 1;
+            if indegree[r] == 0 {
+                ready.push(std::cmp::Reverse(r));
+            }
+        }
+    }
+    match (0..n).find(|i| indegree[*i] > 0) {
+        Some(stuck) => Err(stuck),
+        None => Ok(order),
     }
 }
 

@@ -37,7 +37,7 @@ enum Command {
     #[command(
         long_about = "Write the ONNX model of a config.\n\n\
 The complete form is `rotor export --config CFG.json -o OUT.onnx`; the config's keys are the PyTorch \
-constructor kwargs (snake_case, same defaults) plus rotor's graph keys (DESIGN §2). Shortcut: name the kind \
+constructor kwargs (snake_case, same defaults) plus rotor's graph keys; `rotor export KIND --help` lists them with their defaults (docs/config.md). Shortcut: name the kind \
 and pass keys as flags, e.g. `rotor export rotary --dim 64 --use-xpos --mode qk -o xpos.onnx` \
 (`--use-xpos` = true, values are parsed as JSON when they can be: `--custom-freqs [1,0.5]`). Flags override \
 the config file.\n\n\

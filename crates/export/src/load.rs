@@ -359,9 +359,11 @@ impl Loader<'_> {
                     None => return Err(ExportError::Invalid(format!("graph {gname:?}: output {name:?} is not defined"))),
                 },
             };
+            // An output that is also an input keeps the input's declaration; a value listed as
+            // an output twice keeps its first (saving writes one declaration per value).
+            let first_listing = !g.outputs().contains(&v);
             g.mark_output(v);
-            // An output that is also an input keeps the input's declaration.
-            if !g.inputs().contains(&v) {
+            if first_listing && !g.inputs().contains(&v) {
                 g.declare(v, declared(o), false);
             }
         }
@@ -421,43 +423,23 @@ fn node_order(gp: &GraphProto, g: &Graph) -> Result<Vec<usize>, ExportError> {
             }
         }
     }
-    let mut indegree = vec![0usize; n];
-    let mut readers: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut sorted = true;
+    let mut deps = Vec::with_capacity(n);
     for (i, node) in gp.node.iter().enumerate() {
         let mut r = Vec::new();
         reads(node, &mut r);
-        let mut deps: Vec<usize> = r.iter().filter_map(|name| producer.get(name.as_str()).copied()).collect();
-        deps.sort_unstable();
-        deps.dedup();
-        for d in deps {
-            if d == i {
-                return Err(ExportError::Invalid(format!("node {:?} reads its own output", node.name.as_deref().unwrap_or(""))));
-            }
-            sorted &= d < i;
-            indegree[i] += 1;
-            readers[d].push(i);
+        let d: Vec<usize> = r.iter().filter_map(|name| producer.get(name.as_str()).copied()).collect();
+        if d.contains(&i) {
+            return Err(ExportError::Invalid(format!("node {:?} reads its own output", node.name.as_deref().unwrap_or(""))));
         }
+        sorted &= d.iter().all(|x| *x < i);
+        deps.push(d);
     }
     if sorted {
         return Ok((0..n).collect());
     }
-    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n).filter(|i| indegree[*i] == 0).map(std::cmp::Reverse).collect();
-    let mut order = Vec::with_capacity(n);
-    while let Some(std::cmp::Reverse(i)) = ready.pop() {
-        order.push(i);
-        for &r in &readers[i] {
-            indegree[r] -= 1;
-            if indegree[r] == 0 {
-                ready.push(std::cmp::Reverse(r));
-            }
-        }
-    }
-    if order.len() < n {
-        let stuck = (0..n).find(|i| indegree[*i] > 0).and_then(|i| gp.node[i].name.clone()).unwrap_or_default();
-        return Err(ExportError::Invalid(format!("the graph has a cycle through node {stuck:?}")));
-    }
-    Ok(order)
+    rotor_builder::stable_topological_order(&deps)
+        .map_err(|stuck| ExportError::Invalid(format!("the graph has a cycle through node {:?}", gp.node[stuck].name.as_deref().unwrap_or(""))))
 }
 
 fn function(f: &FunctionProto) -> Function {

@@ -261,6 +261,16 @@ fn items(g: &Graph) -> Vec<(&'static str, String, String)> {
         }
         v.push(("node", key, text));
     }
+    // Keys repeat in odd models (an input listed twice, unnamed nodes without outputs, repeated
+    // metadata keys): number the repeats so every item is compared.
+    let mut seen: HashMap<(&'static str, String), usize> = HashMap::new();
+    for item in v.iter_mut() {
+        let n = seen.entry((item.0, item.1.clone())).or_default();
+        *n += 1;
+        if *n > 1 {
+            item.1 = format!("{} #{n}", item.1);
+        }
+    }
     v
 }
 

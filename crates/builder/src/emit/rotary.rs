@@ -271,6 +271,14 @@ impl Rotator {
                 Some(s) => g.with_scope("xpos", |g| rope::scale_tables(g, tabs, s))?,
                 None => tabs,
             };
+            if self.dtype != DType::F32 {
+                // float16/bfloat16: rotate in f32 and cast once, as the package does. Rounding
+                // each product and the sum in half precision instead loses several half ulps
+                // where the two terms cancel (xPos with large scales: seen in tract).
+                let xf = g.cast("x_f32", x, DType::F32)?;
+                let y = g.with_scope("f32", |g| rope::apply(g, xf, tabs, swap))?;
+                return g.cast("", y, self.dtype);
+            }
             let (tabs, _) = self.ready(g, x, tabs)?;
             return rope::apply(g, x, tabs, swap);
         };
