@@ -34,6 +34,7 @@ rm -rf target/fresh-goldens
 "$ROTOR_PYTHON" golden/rotary/make_goldens.py --check --keep target/fresh-goldens/rotary
 "$ROTOR_PYTHON" golden/hierarchical/make_goldens.py --check --keep target/fresh-goldens/hierarchical
 "$ROTOR_PYTHON" golden/sinusoidal/make_goldens.py --check --keep target/fresh-goldens/sinusoidal
+"$ROTOR_PYTHON" golden/functions/make_goldens.py --check --keep target/fresh-goldens/functions
 
 fixed_seed=20261124
 seed="${ROTOR_SEED:-$(( $(od -An -N4 -tu4 /dev/urandom) % 1000000000 ))}"

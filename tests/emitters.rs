@@ -1,5 +1,6 @@
 //! Emitters without a module of their own in the reference packages: token shift and the axial
-//! fold/unfold, checked against plain-Rust references (and their graph text kept as goldens).
+//! fold/unfold, checked bit for bit against plain-Rust references and against the package's own
+//! functions (golden/functions), with their graph text kept as goldens.
 
 use rotor_builder::{DType, Dim, Graph, emit};
 use rotor_runtime::{BackendKind, HostTensor, Tolerance};
@@ -107,4 +108,42 @@ fn axial_fold_is_rearrange_with_zero_padding_and_unfold_inverts_it() {
             assert_eq!(back.iter().copied().collect::<Vec<_>>(), v, "{kind:?} n={n}: unfold(fold(x)) == x");
         }
     }
+}
+
+/// `emit::token_shift` and `emit::axial::fold`/`unfold` against the package's own functions
+/// (`token_shift`, `pad_seq_to_multiple` + the block's `rearrange`), from
+/// `golden/functions/make_goldens.py`, in every parity backend (the plain-Rust references above
+/// check the same emitters bit for bit).
+#[test]
+fn token_shift_and_axial_fold_match_the_package_functions() {
+    if !ort_available("functions") {
+        return;
+    }
+    let dir = repo_root().join("golden/functions");
+    // token_shift on [2, L, 5]
+    let golden = rotor_tests::read_golden(&dir.join("token_shift.safetensors"));
+    let mut g = Graph::new("token_shift", 17).expect("graph");
+    let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::sym("L"), Dim::Fixed(5)]).expect("input");
+    let y = g.with_scope("shift", |g| emit::token_shift::token_shift(g, x)).expect("emit");
+    g.output("y", y).expect("output");
+    let (fails, _) = rotor_tests::check_against_golden(&rotor_export::to_bytes(&g).expect("bytes"), &golden, &["x".to_string()]);
+    assert!(fails.is_empty(), "{}", fails.join("\n"));
+    assert_eq!(golden.sets.len(), 3);
+    // fold [2, n, 3] by 4: rotor keeps the sub-streams as an axis, [B, a, L, d]; the package merges
+    // them into the batch, (b c) with b outer: the same memory order, so a reshape compares them.
+    let golden = rotor_tests::read_golden(&dir.join("axial_fold.safetensors"));
+    let (a, d) = (4usize, 3usize);
+    let mut g = Graph::new("axial", 17).expect("graph");
+    let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::sym("N"), Dim::Fixed(d as i64)]).expect("input");
+    let (f, n) = g.with_scope("fold", |g| emit::axial::fold(g, x, a, d)).expect("fold");
+    let back = g.with_scope("unfold", |g| emit::axial::unfold(g, f, n, d)).expect("unfold");
+    let tail = g.shape_of("tail", f, 2, None).expect("[L, d]");
+    let lead = g.const_i64s("lead", &[-1]).expect("[-1]");
+    let shape = g.concat("merged_shape", &[lead, tail], 0).expect("[-1, L, d]");
+    let merged = g.reshape("folded", f, shape).expect("(b c) n d");
+    g.output("folded", merged).expect("output");
+    g.output("back", back).expect("output");
+    let (fails, _) = rotor_tests::check_against_golden(&rotor_export::to_bytes(&g).expect("bytes"), &golden, &["x".to_string()]);
+    assert!(fails.is_empty(), "{}", fails.join("\n"));
+    assert_eq!(golden.sets.len(), 4);
 }

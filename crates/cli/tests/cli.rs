@@ -63,6 +63,7 @@ fn hostile_config_sizes_are_refused_quickly() {
     rejects(r#"{"kind":"sinusoidal","d_model":1000000000}"#, "`d_model`");
     rejects(r#"{"kind":"rotary","dim":4,"custom_freqs":[1e40, 1.0]}"#, "`custom_freqs[0]`");
     rejects(r#"{"kind":"rotary","dim":4,"rank":1000}"#, "`rank`");
+    rejects(r#"{"kind":"hierarchical_transformer","num_tokens":16,"dim":8,"depth":1,"seq_len":100000000000}"#, "`seq_len`");
 }
 
 #[test]
