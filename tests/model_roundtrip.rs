@@ -125,7 +125,7 @@ fn rich_model() -> ModelProto {
         node: vec![custom, if_node, add, call, seq],
         initializer: vec![
             raw("w", F32, vec![2], [0.25f32, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect()),
-            raw("u8s", U8, vec![3], vec![7, 8, 9]),
+            TensorProto { doc_string: Some("bytes".into()), metadata_props: vec![entry("unit", "none")], ..raw("u8s", U8, vec![3], vec![7, 8, 9]) },
             raw("f8s", F8E4M3FN, vec![2], vec![0x38, 0xb8]),
             raw("i4s", INT4, vec![3], vec![0x21, 0x0f]),
             raw("c64", C64, vec![1], [1.0f32, -1.0].iter().flat_map(|v| v.to_le_bytes()).collect()),
@@ -210,7 +210,15 @@ fn typed_storage_fields_load_as_the_same_values() {
     let g = m.graph.as_mut().expect("graph");
     // u8 in int32_data, f32 in float_data, complex64 in float_data, int4 packed in int32_data
     g.initializer[0] = TensorProto { name: Some("w".into()), data_type: Some(F32), dims: vec![2], float_data: vec![0.25, 4.0], ..Default::default() };
-    g.initializer[1] = TensorProto { name: Some("u8s".into()), data_type: Some(U8), dims: vec![3], int32_data: vec![7, 8, 9], ..Default::default() };
+    g.initializer[1] = TensorProto {
+        name: Some("u8s".into()),
+        data_type: Some(U8),
+        dims: vec![3],
+        int32_data: vec![7, 8, 9],
+        doc_string: Some("bytes".into()),
+        metadata_props: vec![entry("unit", "none")],
+        ..Default::default()
+    };
     g.initializer[3] = TensorProto { name: Some("i4s".into()), data_type: Some(INT4), dims: vec![3], int32_data: vec![0x21, 0x0f], ..Default::default() };
     g.initializer[4] = TensorProto { name: Some("c64".into()), data_type: Some(C64), dims: vec![1], float_data: vec![1.0, -1.0], ..Default::default() };
     let loaded = rotor_export::load_bytes(&m.encode_to_vec()).expect("load");

@@ -344,6 +344,7 @@ pub struct Graph {
     outputs: Vec<Value>,
     initializers: Vec<(Value, Tensor)>,
     init_index: HashMap<Value, usize>,
+    init_extra: HashMap<Value, Vec<u8>>,
     sparse_initializers: Vec<(Value, SparseTensor)>,
     captures: Vec<Value>,
     value_info_order: Vec<Value>,
@@ -376,6 +377,7 @@ impl Graph {
             outputs: Vec::new(),
             initializers: Vec::new(),
             init_index: HashMap::new(),
+            init_extra: HashMap::new(),
             sparse_initializers: Vec::new(),
             captures: Vec::new(),
             value_info_order: Vec::new(),
@@ -736,6 +738,21 @@ impl Graph {
         self.init_index.insert(v, self.initializers.len());
         self.initializers.push((v, t));
         Ok(v)
+    }
+
+    /// Fields of an initializer's `TensorProto` rotor does not interpret (doc string, metadata),
+    /// encoded; empty when there are none.
+    pub fn initializer_extra(&self, v: Value) -> &[u8] {
+        self.init_extra.get(&v).map_or(&[], Vec::as_slice)
+    }
+
+    /// Keep uninterpreted `TensorProto` fields of an initializer (loader).
+    pub fn set_initializer_extra(&mut self, v: Value, extra: Vec<u8>) {
+        if extra.is_empty() {
+            self.init_extra.remove(&v);
+        } else {
+            self.init_extra.insert(v, extra);
+        }
     }
 
     /// Add a sparse initializer (loaded models).

@@ -220,7 +220,21 @@ pub(crate) fn graph_proto(g: &Graph, opts: &ExportOptions, place: &dyn Fn(Value,
     p.node = nodes;
     p.name = Some(g.name().to_string());
     p.doc_string = g.doc().map(str::to_string);
-    p.initializer = g.initializers().iter().map(|(v, t)| tensor_proto(g.value_name(*v), t, &place(*v, t))).collect::<Result<_, _>>()?;
+    p.initializer = g
+        .initializers()
+        .iter()
+        .map(|(v, t)| {
+            let mut tp = tensor_proto(g.value_name(*v), t, &place(*v, t))?;
+            let extra = g.initializer_extra(*v);
+            if !extra.is_empty() {
+                let rest = TensorProto::decode(extra)?;
+                tp.doc_string = rest.doc_string;
+                tp.metadata_props = rest.metadata_props;
+                tp.segment = rest.segment;
+            }
+            Ok(tp)
+        })
+        .collect::<Result<_, ExportError>>()?;
     p.sparse_initializer = g
         .sparse_initializers()
         .iter()
