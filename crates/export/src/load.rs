@@ -271,7 +271,12 @@ impl Loader<'_> {
                 return Err(ExportError::Invalid(format!("graph {gname:?}: an initializer has no name")));
             }
             let tensor = self.tensor(t)?;
-            g.constant_raw(&name, tensor).map_err(|_| dup("initializer", &name))?;
+            let v = g.constant_raw(&name, tensor).map_err(|_| dup("initializer", &name))?;
+            let rest =
+                TensorProto { doc_string: t.doc_string.clone(), metadata_props: t.metadata_props.clone(), segment: t.segment.clone(), ..Default::default() };
+            if rest != TensorProto::default() {
+                g.set_initializer_extra(v, rest.encode_to_vec());
+            }
         }
         for s in &gp.sparse_initializer {
             let name = s.values.as_ref().and_then(|v| v.name.clone()).unwrap_or_default();
