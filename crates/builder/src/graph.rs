@@ -324,7 +324,7 @@ pub struct ModelInfo {
     /// Model-local functions.
     pub functions: Vec<Function>,
     /// Fields rotor does not interpret (training info, device configurations, ...), encoded as
-    /// a `ModelProto` and merged back when saving.
+    /// the model message and merged back when saving.
     pub extra: Vec<u8>,
     /// True for a graph read from a file (save it as it came, declared types only).
     pub loaded: bool,
