@@ -26,6 +26,8 @@ use crate::proto::{
 struct MappedFile {
     location: String,
     path: PathBuf,
+    /// File size, read once when the file is first referenced.
+    size: u64,
     map: OnceLock<Result<memmap2::Mmap, String>>,
 }
 
@@ -139,19 +141,17 @@ impl Loader<'_> {
             Some(f) => f.clone(),
             None => {
                 let path = dir.join(rel);
-                let f = Arc::new(MappedFile { location: location.clone(), path, map: OnceLock::new() });
+                let size = std::fs::metadata(&path).map_err(ExportError::io("cannot read", &path))?.len();
+                let f = Arc::new(MappedFile { location: location.clone(), path, size, map: OnceLock::new() });
                 self.files.insert(location.clone(), f.clone());
                 f
             }
         };
         let length = match num("length")? {
             Some(l) => l,
-            None => {
-                let size = std::fs::metadata(&file.path).map_err(ExportError::io("cannot read", &file.path))?.len();
-                size.checked_sub(offset).ok_or_else(|| bad_tensor(name, format!("external offset {offset} is past the end of {location}")))?
-            }
+            None => file.size.checked_sub(offset).ok_or_else(|| bad_tensor(name, format!("external offset {offset} is past the end of {location}")))?,
         };
-        let size = std::fs::metadata(&file.path).map_err(ExportError::io("cannot read", &file.path))?.len();
+        let size = file.size;
         if offset.checked_add(length).is_none_or(|end| end > size) {
             return Err(bad_tensor(name, format!("external range {offset}+{length} is past the end of {location} ({size} bytes)")));
         }
