@@ -428,6 +428,18 @@ impl Graph {
     pub fn opset(&self) -> i64 {
         self.opset
     }
+    /// Move the graph to another ai.onnx opset (inference of nodes added from now on follows
+    /// it) and record it in the model's opset imports. The caller checks that every node keeps
+    /// its meaning at the new opset.
+    pub fn set_opset(&mut self, opset: i64) {
+        self.opset = opset;
+        match self.model.opset_imports.iter_mut().find(|(d, _)| d.is_empty() || d == "ai.onnx") {
+            Some(entry) => entry.1 = opset,
+            None if self.model.loaded => self.model.opset_imports.push((String::new(), opset)),
+            None => {}
+        }
+    }
+
     /// True for graphs of loaded models (inference failures give unknown types).
     pub fn is_lenient(&self) -> bool {
         self.lenient

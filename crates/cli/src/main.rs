@@ -53,15 +53,25 @@ by --dim NAME=SIZE. --expect FILE holds expected outputs by output name; tensors
 grouped into sets checked one after another (goldens from rotor's scripts are laid out that way, \
 so `--expect golden.safetensors` alone checks every length in it).")]
     Check(check::CheckArgs),
-    /// Read any ONNX model and write it back, optionally through passes (`--passes none`: a
-    /// lossless round trip).
+    /// Read any ONNX model, run passes (cleanup, RoPE fusion or lowering), write it back.
     #[command(
-        long_about = "Read any ONNX model into rotor's IR and write it back. Every attribute kind, element type, \
+        long_about = "Read any ONNX model into rotor's IR, run passes, and write it back.\n\n\
+Passes (kebab-case; the list runs in order and repeats until nothing changes, at most 8 rounds):\n  \
+none: no pass, a lossless round trip\n  \
+dce: remove nodes and initializers nothing reads\n  \
+eliminate-noops: remove Identity, same-type Cast, same-shape Reshape/Expand, identity Transpose/Slice, x*1, ...\n  \
+cse: merge identical nodes and identical constants/initializers\n  \
+fuse-rope: fuse x*cos + rotate(x)*sin (rotate_half, interleaved pairs, partial rotation, xPos scales, rotor's own \
+decomposed form) into one op per rotated tensor, the op chosen by --rope-target; only what is proven equivalent \
+(pairing, signs, cos/sin equal on both features of a pair, read from the model's own tables)\n  \
+lower-rope: rewrite ai.onnx and com.microsoft RotaryEmbedding as standard ops\n\
+Default pipeline: eliminate-noops, cse, dce, fuse-rope, dce.\n\n\
+Every attribute kind, element type, \
 declared type (sequence, map, optional included), doc string, metadata, model-local function, opset import and \
 sparse initializer is kept; initializers stored as external data stay external (copied file to file, never read \
 into memory), in `<OUT>.data`. An external-data location outside the model's folder is refused.\n\n\
 The write is atomic: on any error (exit 2, naming the node or tensor) nothing is left at OUT.",
-        after_help = "Example:\n  rotor opt model.onnx -o same.onnx --passes none"
+        after_help = "Examples:\n  rotor opt model.onnx -o fused.onnx --verify --report report.json\n  rotor opt model.onnx -o lowered.onnx --passes lower-rope,dce\n  rotor opt model.onnx -o same.onnx --passes none"
     )]
     Opt(opt::OptArgs),
     /// Print the graph text of a model (one line per node, types and symbolic shapes).

@@ -1,14 +1,15 @@
-//! `rotor opt`: read any ONNX model into rotor's IR, run passes, write it back.
+//! `rotor opt`: read any ONNX model into rotor's IR, run passes, write it back; optionally
+//! verify the result against the original in ONNX Runtime.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
+use rotor_passes::{DEFAULT_PIPELINE, Options, PASSES, RopeTarget};
+use rotor_runtime::{BackendKind, Tolerance};
 
 use crate::Failure;
-
-/// Passes `rotor opt` knows, by CLI name (kebab-case).
-const PASSES: &[(&str, &str)] = &[("none", "no pass: the model is written back as it was read (a lossless round trip)")];
 
 #[derive(Args)]
 pub struct OptArgs {
@@ -18,34 +19,157 @@ pub struct OptArgs {
     /// external data stay external, in `<OUT>.data`.
     #[arg(short = 'o', long = "output", value_name = "OUT.onnx")]
     output: PathBuf,
-    /// Comma-separated passes to run, in order (`none`: write the model back unchanged).
-    #[arg(long, value_name = "a,b,..", default_value = "none", value_delimiter = ',')]
+    /// Comma-separated passes to run, in order, repeated until nothing changes (kebab-case
+    /// names; `none`: write the model back unchanged). Default: the cleanup passes, then
+    /// fuse-rope, then dce.
+    #[arg(long, value_name = "a,b,..", value_delimiter = ',')]
     passes: Vec<String>,
+    /// What fuse-rope writes: `ai.onnx` (opset-23 RotaryEmbedding, the default: the standard
+    /// op, run by ONNX Runtime >= 1.23 on CPU and CUDA and parsed by TensorRT >= 10.15; the
+    /// model is raised to opset 23 only when every op keeps its meaning), `com.microsoft` (ONNX
+    /// Runtime's contrib op, any opset), or `decomposed` (rotor's compact form in standard ops,
+    /// for runtimes with neither op).
+    #[arg(long, value_name = "T", default_value = "ai.onnx")]
+    rope_target: String,
+    /// Write the pass report (rewrites and time per pass, node counts, rejections) as JSON.
+    #[arg(long, value_name = "R.json")]
+    report: Option<PathBuf>,
+    /// Print every candidate a pass looked at and left alone, with the reason.
+    #[arg(long)]
+    explain: bool,
+    /// Run the original and the result in ONNX Runtime on seeded inputs (3 bindings of every
+    /// symbolic dim) and exit 1 when any output differs past 1e-4 + 1e-4·|b| (float16: 2e-3 +
+    /// 4e-3·|b|).
+    #[arg(long)]
+    verify: bool,
+    /// Sizes of a symbolic input dim for --verify, `NAME=SIZE[,SIZE..]` (repeatable; default
+    /// 1, 7 and 67 for every dim).
+    #[arg(long = "dim", value_name = "NAME=SIZES")]
+    dims: Vec<String>,
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
 }
 
+/// The passes `--help` lists, with the pseudo-pass `none`.
+pub fn pass_list() -> String {
+    let mut s = String::from("Passes:\n  none              no pass: the model is written back as it was read\n");
+    for p in PASSES {
+        s.push_str(&format!("  {:<17} {}\n", p.name.replace('_', "-"), p.summary));
+    }
+    s.push_str(&format!("Default pipeline: {}\n", DEFAULT_PIPELINE.iter().map(|p| p.replace('_', "-")).collect::<Vec<_>>().join(", ")));
+    s
+}
+
+const DEFAULT_SIZES: [i64; 3] = [1, 7, 67];
+
+fn verify(original: &Path, result: &Path, g: &rotor_builder::Graph, dims: &[String], quiet: bool) -> Result<bool, Failure> {
+    let mut chosen: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for d in dims {
+        let (k, v) = d.split_once('=').ok_or_else(|| Failure::usage(format!("--dim {d}: expected NAME=SIZE[,SIZE..]")))?;
+        let sizes: Vec<i64> = v
+            .split(',')
+            .map(|s| s.trim().parse::<i64>().ok().filter(|n| *n >= 1))
+            .collect::<Option<_>>()
+            .ok_or_else(|| Failure::usage(format!("--dim {d}: sizes must be integers >= 1")))?;
+        chosen.insert(k.to_string(), sizes);
+    }
+    let mut symbols: Vec<String> = Vec::new();
+    for v in g.inputs() {
+        for d in g.info(*v).shape.iter().flatten() {
+            if let Some(s) = d.symbol().filter(|s| !symbols.iter().any(|x| x == s)) {
+                symbols.push(s.to_string());
+            }
+        }
+    }
+    if let Some(k) = chosen.keys().find(|k| !symbols.contains(k)) {
+        return Err(Failure::usage(format!("--dim {k}: the model has no symbolic input dim {k:?} (its dims: {})", symbols.join(", "))));
+    }
+    let runs = chosen.values().map(Vec::len).max().unwrap_or(3).max(3);
+    let load = |p: &Path| rotor_runtime::load_path(BackendKind::OrtCpu, p).map_err(|e| Failure::failed(format!("--verify: {}: {e}", p.display())));
+    let mut a = load(original)?;
+    let mut b = load(result)?;
+    let mut ok = true;
+    for k in 0..runs {
+        let binding: BTreeMap<String, i64> = symbols
+            .iter()
+            .map(|s| {
+                let sizes = chosen.get(s).map_or(&DEFAULT_SIZES[..], Vec::as_slice);
+                (s.clone(), sizes[k % sizes.len()])
+            })
+            .collect();
+        let inputs =
+            rotor_runtime::inputs::random_inputs(g, &binding, &Default::default(), 1000 + k as u64).map_err(|e| Failure::usage(format!("--verify: {e}")))?;
+        let want = a.run(&inputs).map_err(|e| Failure::failed(format!("--verify: the original model failed: {e}")))?;
+        let got = b.run(&inputs).map_err(|e| Failure::failed(format!("--verify: the optimized model failed: {e}")))?;
+        let text: Vec<String> = binding.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        for ((name, w), (_, o)) in want.iter().zip(&got) {
+            let tol = Tolerance::parity_for(w.dtype());
+            let c = rotor_runtime::compare(o, w, tol).map_err(|e| Failure::failed(format!("--verify {}: output {name}: {e}", text.join(" "))))?;
+            ok &= c.ok();
+            if !quiet || !c.ok() {
+                eprintln!("verify [{}] {name}: {} {}", text.join(" "), if c.ok() { "ok" } else { "FAILED" }, c.summary());
+            }
+        }
+    }
+    Ok(ok)
+}
+
 pub fn run(a: OptArgs) -> Result<u8, Failure> {
-    for p in &a.passes {
-        if !PASSES.iter().any(|(n, _)| n == p) {
-            let known: Vec<&str> = PASSES.iter().map(|(n, _)| *n).collect();
-            return Err(Failure::usage(format!("unknown pass {p:?} (known: {})", known.join(", "))));
+    let target = RopeTarget::parse(&a.rope_target)
+        .ok_or_else(|| Failure::usage(format!("--rope-target {:?}: expected one of {}", a.rope_target, RopeTarget::ALL.map(|(n, _)| n).join(", "))))?;
+    let names: Vec<String> = if a.passes.is_empty() { DEFAULT_PIPELINE.iter().map(|s| s.to_string()).collect() } else { a.passes.clone() };
+    let names: Vec<&str> = names.iter().map(String::as_str).filter(|n| *n != "none").collect();
+    for n in &names {
+        if rotor_passes::pass_by_name(n).is_none() {
+            return Err(Failure::usage(format!("unknown pass {n:?}\n{}", pass_list())));
         }
     }
     let t0 = Instant::now();
-    let g = rotor_export::load_file(&a.input).map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
+    let mut g = rotor_export::load_file(&a.input).map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
     let loaded_ms = t0.elapsed().as_secs_f64() * 1e3;
     let t1 = Instant::now();
+    let report = rotor_passes::run_passes(&mut g, &names, &Options { rope_target: target, ..Options::default() })
+        .map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
+    let pass_ms = t1.elapsed().as_secs_f64() * 1e3;
+    let t2 = Instant::now();
     let written = rotor_export::write_model(&g, &a.output, &rotor_export::ExportOptions::default()).map_err(Failure::usage)?;
+    let saved_ms = t2.elapsed().as_secs_f64() * 1e3;
+    if let Some(r) = &a.report {
+        let mut json = serde_json::to_value(&report).map_err(Failure::usage)?;
+        if let Some(o) = json.as_object_mut() {
+            o.insert("rope_target".into(), target.name().into());
+            o.insert("load_ms".into(), loaded_ms.into());
+            o.insert("passes_ms".into(), pass_ms.into());
+            o.insert("save_ms".into(), saved_ms.into());
+        }
+        let text = serde_json::to_string_pretty(&json).map_err(Failure::usage)?;
+        std::fs::write(r, text + "\n").map_err(|e| Failure::usage(format!("--report {}: {e}", r.display())))?;
+    }
+    if a.explain {
+        for r in &report.rejections {
+            eprintln!("{}: {}: {}", r.pass.replace('_', "-"), r.node, r.reason);
+        }
+        if report.rejections.is_empty() {
+            eprintln!("explain: no candidate was left alone");
+        }
+    }
     if !a.quiet {
         let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        for p in report.passes.iter().filter(|p| p.rewrites > 0) {
+            eprintln!("{:<16} {:>5} rewrites  {:>8.2} ms", p.name.replace('_', "-"), p.rewrites, p.seconds * 1e3);
+        }
         eprintln!(
-            "wrote {} ({}) — loaded in {loaded_ms:.1} ms, saved in {:.1} ms",
+            "wrote {} ({}; {} -> {} nodes) — loaded in {loaded_ms:.1} ms, passes {pass_ms:.1} ms ({} rounds), saved in {saved_ms:.1} ms",
             files.join(" + "),
             rotor_export::text::summary(&g),
-            t1.elapsed().as_secs_f64() * 1e3
+            report.nodes_before,
+            report.nodes_after,
+            report.rounds,
         );
+    }
+    if a.verify && !verify(&a.input, &a.output, &g, &a.dims, a.quiet)? {
+        return Err(Failure::failed("--verify: the optimized model's outputs differ from the original's past tolerance"));
     }
     Ok(0)
 }

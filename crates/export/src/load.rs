@@ -272,8 +272,7 @@ impl Loader<'_> {
             }
             let tensor = self.tensor(t)?;
             let v = g.constant_raw(&name, tensor).map_err(|_| dup("initializer", &name))?;
-            let rest =
-                TensorProto { doc_string: t.doc_string.clone(), metadata_props: t.metadata_props.clone(), segment: t.segment, ..Default::default() };
+            let rest = TensorProto { doc_string: t.doc_string.clone(), metadata_props: t.metadata_props.clone(), segment: t.segment, ..Default::default() };
             if rest != TensorProto::default() {
                 g.set_initializer_extra(v, rest.encode_to_vec());
             }

@@ -1,0 +1,469 @@
+//! RoPE fusion: the rotary embeddings PyTorch exporters write, as one op per rotated tensor.
+//!
+//! Pattern (operands of `Add`/`Mul` in either order; `Mul` chains of up to three levels are
+//! read as one product):
+//! ```text
+//! y = Add(Mul(x, C1, .., Cm), Mul(R, S1, .., Sn))      or Sub (the sine term negated)
+//!     x : [B, H, S, D], [B, S, H, D] or [B, S, D], floating point, D static and even
+//!     R : x with features moved and negated within each row, R[.., i] = sR(i) · x[.., p(i)]
+//!         (Slice/Split/Gather/Concat/Neg/Unsqueeze/Squeeze/Reshape: rotate_half, or
+//!         stack((-x2, x1), -1).flatten(-2), or rotor's Split+Concat swap)
+//!     p : pairs halves (i ↔ i ± D/2) or neighbours (2j ↔ 2j+1)
+//!     C = C1·…·Cm equal on both features of every pair (proved by `feat`: Concat(f, f),
+//!         repeat_interleave, a constant's columns, ...)
+//!     S = S1·…·Sn with sR(a)·S[a] = −sR(b)·S[b] for every pair (a first, b second)
+//!     C, S broadcast over one of x's axes 1 and 2 (the heads axis)
+//! partial rotation, when present:
+//! x = Slice(X, 0, D, axis=-1);  z = Concat(y, Slice(X, D, end, axis=-1), axis=-1)
+//! ```
+//! Rewrite, by `--rope-target`:
+//! ```text
+//! ai.onnx        z|y = RotaryEmbedding(X, cos_cache, sin_cache) {interleaved, rotary_embedding_dim}
+//!                cos_cache [B, S, D/2] = C at the first feature of each pair, sin_cache =
+//!                sR(b)·S at the second, both broadcast to x's batch and sequence
+//! com.microsoft  the contrib op over [b·s, D/2] caches and position_ids = row numbers
+//! decomposed     y = x·C + swap(x)·(S·sR)     (swap = Split+Concat, one Mul per table)
+//! ```
+//! The caches are sliced from the model's own cos/sin values, so whatever produced them
+//! (frequency scaling, attention scaling, an xPos scale, positions gathered from a cache) is
+//! kept, and the result serves every length the original served. `ai.onnx` needs opset 23:
+//! an older model is upgraded when [`crate::opset::check_upgrade`] proves every node keeps its
+//! meaning, and refused otherwise.
+
+use rotor_builder::emit::rope::{self, Swap};
+use rotor_builder::{Attr, DType, Dim, Graph, NodeId, Tensor, Value};
+
+use crate::feat::{Analyzer, Feat, Mode};
+use crate::util::{
+    attr_int, axis, can_forward, const_ints, fresh_scope, input, is_op, is_rope_float, label, last_dim, only_output, producer, same_shape, shape,
+};
+use crate::{Cx, Pass, PassError, RopeTarget};
+
+pub const NAME: &str = "fuse_rope";
+pub const SUMMARY: &str = "fuse x·cos + rotate(x)·sin (half, interleaved, partial, xPos) into RotaryEmbedding (--rope-target)";
+
+/// The pass.
+pub struct FuseRope;
+
+/// A proven rotation.
+struct Match {
+    root: NodeId,
+    x: Value,
+    y: Value,
+    cos: Vec<Value>,
+    sin: Vec<Value>,
+    interleaved: bool,
+    d: usize,
+    /// sR(i), with the sign of a `Sub` folded in.
+    signs: Vec<i8>,
+    /// `x` as a `[B, S, H, D]` tensor (heads on axis 2), else heads on axis 1 (or rank 3).
+    heads_axis: usize,
+    compact: bool,
+}
+
+/// Ways to read `v` as `x · rest`: `v` itself, and the factors of a `Mul` tree.
+fn splits(g: &Graph, v: Value, depth: usize) -> Vec<(Value, Vec<Value>)> {
+    let mut out = vec![(v, Vec::new())];
+    if depth == 0 {
+        return out;
+    }
+    let Some(n) = producer(g, v).filter(|n| is_op(n, "Mul") && n.inputs.len() == 2) else { return out };
+    let (Some(a), Some(b)) = (input(n, 0), input(n, 1)) else { return out };
+    for (x, other) in [(a, b), (b, a)] {
+        for (inner, mut rest) in splits(g, x, depth - 1) {
+            rest.push(other);
+            out.push((inner, rest));
+        }
+    }
+    out
+}
+
+/// First and second feature of each pair.
+fn pairs(d: usize, interleaved: bool) -> impl Iterator<Item = (usize, usize)> {
+    let h = d / 2;
+    (0..h).map(move |k| if interleaved { (2 * k, 2 * k + 1) } else { (k, k + h) })
+}
+
+/// The table dimension aligned with axis `ax` of a rank-`r` tensor (1 where it broadcasts).
+fn aligned(g: &Graph, t: Value, r: usize, ax: usize) -> Option<Dim> {
+    let s = shape(g, t)?;
+    let off = r.checked_sub(s.len())?;
+    Some(if ax < off { Dim::Fixed(1) } else { s[ax - off].clone() })
+}
+
+/// True when `r` is already rotor's compact swap of `x` (Split + Concat, optionally viewed as pairs).
+fn is_compact_swap(g: &Graph, r: Value, x: Value) -> bool {
+    let swapped_split_of = |c: Value, src: Value| -> bool {
+        let Some(cat) = producer(g, c).filter(|n| is_op(n, "Concat") && n.inputs.len() == 2) else { return false };
+        let (Some(a), Some(b)) = (input(cat, 0), input(cat, 1)) else { return false };
+        let (Some(pa), Some(pb)) = (g.producer(a), g.producer(b)) else { return false };
+        let Some(split) = g.node(pa).filter(|n| pa == pb && is_op(n, "Split") && input(n, 0) == Some(src)) else { return false };
+        split.outputs.get(1) == Some(&Some(a)) && split.outputs.first() == Some(&Some(b))
+    };
+    if swapped_split_of(r, x) {
+        return true;
+    }
+    let Some(back) = producer(g, r).filter(|n| is_op(n, "Reshape")) else { return false };
+    let Some(c) = input(back, 0) else { return false };
+    let Some(cat) = producer(g, c) else { return false };
+    let Some(a) = input(cat, 0) else { return false };
+    let Some(split) = producer(g, a) else { return false };
+    let Some(pairs_view) = input(split, 0) else { return false };
+    producer(g, pairs_view).is_some_and(|n| is_op(n, "Reshape") && input(n, 0) == Some(x)) && swapped_split_of(c, pairs_view)
+}
+
+/// Try to prove the node `id` (an `Add`/`Sub`) is a rotation.
+fn find(g: &Graph, id: NodeId, tables: &mut Analyzer) -> Result<Match, String> {
+    let n = g.node(id).ok_or("node removed")?;
+    let sub = is_op(n, "Sub");
+    let y = only_output(n).ok_or("no single output")?;
+    if !is_rope_float(g.dtype(y)) {
+        return Err(format!("{} is {}, not float32/float16/bfloat16", g.value_name(y), g.dtype(y)));
+    }
+    let (Some(a), Some(b)) = (input(n, 0), input(n, 1)) else { return Err("missing operand".into()) };
+    let orders: &[(Value, Value)] = if sub { &[(a, b)] } else { &[(a, b), (b, a)] };
+    let mut why = String::from("no operand is a product x·cos with x of rank 3 or 4 and a static even last axis");
+    for &(p, q) in orders {
+        for (x, cos) in splits(g, p, 3) {
+            if cos.is_empty() {
+                continue;
+            }
+            let (Some(sx), Some(sy)) = (shape(g, x), shape(g, y)) else { continue };
+            let r = sx.len();
+            let Some(d) = last_dim(g, x).and_then(|d| usize::try_from(d).ok()).filter(|d| *d >= 2 && d % 2 == 0) else { continue };
+            if !(3..=4).contains(&r) {
+                continue;
+            }
+            if !same_shape(sx, sy) {
+                why = format!("{}·cos does not have the shape of {}", g.value_name(x), g.value_name(x));
+                continue;
+            }
+            let mut rot = Analyzer::new(Mode::Rotation, Some(x));
+            for (rv, sin) in splits(g, q, 3) {
+                if sin.is_empty() {
+                    continue;
+                }
+                match prove(g, x, rv, d, r, sub, &cos, &sin, &mut rot, tables) {
+                    Ok((interleaved, signs, heads_axis)) => {
+                        let compact = cos.len() == 1 && sin.len() == 1 && signs.iter().all(|s| *s == 1) && is_compact_swap(g, rv, x);
+                        return Ok(Match { root: id, x, y, cos, sin, interleaved, d, signs, heads_axis, compact });
+                    }
+                    Err(e) => why = e,
+                }
+            }
+        }
+    }
+    Err(why)
+}
+
+/// Prove `x·cos + rv·sin` (± for `sub`) is a rotation; returns (interleaved, sR, heads axis).
+#[allow(clippy::too_many_arguments)]
+fn prove(
+    g: &Graph,
+    x: Value,
+    rv: Value,
+    d: usize,
+    r: usize,
+    sub: bool,
+    cos: &[Value],
+    sin: &[Value],
+    rot: &mut Analyzer,
+    tables: &mut Analyzer,
+) -> Result<(bool, Vec<i8>, usize), String> {
+    let xn = g.value_name(x);
+    let rn = g.value_name(rv);
+    let f = rot.feat(g, rv).ok_or_else(|| format!("{rn} is not a movement of {xn}'s features within rows"))?;
+    if f.total() != d || !shape(g, rv).zip(shape(g, x)).is_some_and(|(a, b)| same_shape(a, b)) {
+        return Err(format!("{rn} does not have the shape of {xn}"));
+    }
+    let mut p = Vec::with_capacity(d);
+    let mut signs = Vec::with_capacity(d);
+    for (s, c) in &f.entries {
+        match rot.source_of(*c) {
+            Some((v, j)) if v == x => {
+                p.push(j);
+                signs.push(if sub { -s } else { *s });
+            }
+            _ => return Err(format!("{rn} mixes in values other than {xn}")),
+        }
+    }
+    let half = (0..d).all(|i| p[i] == (i + d / 2) % d);
+    let inter = (0..d).all(|i| p[i] == i ^ 1);
+    let interleaved = match (half, inter) {
+        (true, _) => false,
+        (_, true) => true,
+        _ => return Err(format!("{rn} is a permutation of {xn}'s features, but not a half or interleaved pair swap")),
+    };
+    // the tables
+    let fc = tables.product(g, cos).ok_or("cos: product of tables the analysis cannot read")?;
+    let fs = tables.product(g, sin).ok_or("sin: product of tables the analysis cannot read")?;
+    let at = |f: &Feat, i: usize| f.entries[if f.total() == 1 { 0 } else { i }];
+    if ![1, d].contains(&fc.total()) || ![1, d].contains(&fs.total()) {
+        return Err("cos/sin tables do not have one value per feature".into());
+    }
+    for (a, b) in pairs(d, interleaved) {
+        if at(&fc, a) != at(&fc, b) {
+            return Err(format!("cos is not provably equal on features {a} and {b}"));
+        }
+        let (sa, sb) = (at(&fs, a), at(&fs, b));
+        if sa.1 != sb.1 || signs[a] * sa.0 != -(signs[b] * sb.0) {
+            return Err(format!("sin is not provably opposite on features {a} and {b} (after the rotation's signs)"));
+        }
+    }
+    // the heads axis the tables broadcast over
+    let heads_axis = if r == 3 {
+        1
+    } else {
+        let ones = |ax: usize| cos.iter().chain(sin).all(|t| aligned(g, *t, r, ax) == Some(Dim::Fixed(1)));
+        if ones(1) {
+            1
+        } else if ones(2) {
+            2
+        } else {
+            return Err("cos/sin vary along both axes 1 and 2 of x: no heads axis to broadcast over".into());
+        }
+    };
+    if r == 4 && heads_axis == 2 && shape(g, x).and_then(|s| s[2].fixed()).is_none() {
+        return Err("x is [B, S, H, D] with a symbolic H".into());
+    }
+    Ok((interleaved, signs, heads_axis))
+}
+
+/// `(X, z)` when `m.x = X[..., :D]` and `m.y` is only read by `z = Concat(y, X[..., D:])`.
+fn partial(g: &Graph, m: &Match) -> Option<(Value, Value, NodeId)> {
+    let sl = producer(g, m.x).filter(|n| is_op(n, "Slice"))?;
+    let big = input(sl, 0)?;
+    let r = shape(g, big)?.len();
+    let full = last_dim(g, big)?;
+    let is_last = |v: Option<Value>| v.and_then(|v| const_ints(g, v)).is_some_and(|a| a.len() == 1 && axis(a[0], r) == Some(r - 1));
+    let unit = |n: &rotor_builder::Node| input(n, 4).is_none_or(|s| const_ints(g, s).is_some_and(|s| s == [1]));
+    let ints = |n: &rotor_builder::Node, i: usize| input(n, i).and_then(|v| const_ints(g, v));
+    if !(ints(sl, 1)? == [0] && ints(sl, 2)? == [m.d as i64] && is_last(input(sl, 3)) && unit(sl)) || full <= m.d as i64 {
+        return None;
+    }
+    if g.is_output(m.y) || g.uses(m.y).len() != 1 {
+        return None;
+    }
+    let cat = g.node(g.uses(m.y)[0].node).filter(|n| is_op(n, "Concat") && n.inputs.len() == 2 && input(n, 0) == Some(m.y))?;
+    if axis(attr_int(cat, "axis", 0), r) != Some(r - 1) {
+        return None;
+    }
+    let rest = producer(g, input(cat, 1)?).filter(|n| is_op(n, "Slice") && input(n, 0) == Some(big))?;
+    if !(ints(rest, 1)? == [m.d as i64] && ints(rest, 2)?[0] >= full && is_last(input(rest, 3)) && unit(rest)) {
+        return None;
+    }
+    let z = only_output(cat)?;
+    same_shape(shape(g, z)?, shape(g, big)?).then_some((big, z, cat.id))
+}
+
+/// Product of tables (one `Mul` per extra factor).
+fn product(g: &mut Graph, name: &str, vs: &[Value]) -> Result<Value, rotor_builder::BuildError> {
+    let mut acc = vs[0];
+    for v in &vs[1..] {
+        acc = g.mul(name, acc, *v)?;
+    }
+    Ok(acc)
+}
+
+/// A constant sign vector in `dtype`.
+fn sign_const(g: &mut Graph, name: &str, signs: &[i8], dtype: DType) -> Result<Value, rotor_builder::BuildError> {
+    let t = Tensor::f32(vec![signs.len() as i64], signs.iter().map(|s| f32::from(*s)).collect())
+        .map_err(|e| rotor_builder::BuildError::Graph { graph: g.name().into(), message: e })?;
+    let t = if dtype == DType::F32 {
+        t
+    } else {
+        t.cast_f32_to(dtype).ok_or_else(|| rotor_builder::BuildError::Graph { graph: g.name().into(), message: format!("no {dtype} constant") })?
+    };
+    g.constant(name, t)
+}
+
+/// Per-pair caches `[b, s, D/2]` (cos at first features, signed sin at second), built once
+/// per set of tables.
+fn caches(g: &mut Graph, m: &Match, r: usize) -> Result<(Value, Value), rotor_builder::BuildError> {
+    let key = format!("fuse_rope:{:?}:{:?}:{}:{}:{:?}:{}", m.cos, m.sin, m.interleaved, m.d, m.signs, m.heads_axis);
+    if let Some(v) = g.memo(&key) {
+        return Ok((v[0], v[1]));
+    }
+    let (d, h) = (m.d as i64, m.d as i64 / 2);
+    let cos = product(g, "cos", &m.cos)?;
+    let sin = product(g, "sin", &m.sin)?;
+    let last = g.const_i64s("last_axis", &[-1])?;
+    let take = |g: &mut Graph, name: &str, t: Value, first: bool| -> Result<Value, rotor_builder::BuildError> {
+        if shape(g, t).and_then(|s| s.last().cloned()) == Some(Dim::Fixed(1)) {
+            return Ok(t);
+        }
+        let (start, end, step) = match (m.interleaved, first) {
+            (false, true) => (0, h, 1),
+            (false, false) => (h, d, 1),
+            (true, true) => (0, d, 2),
+            (true, false) => (1, d, 2),
+        };
+        let s = g.const_i64s(&format!("{name}_start"), &[start])?;
+        let e = g.const_i64s(&format!("{name}_end"), &[end])?;
+        let st = g.const_i64s(&format!("{name}_step"), &[step])?;
+        g.slice(name, t, s, e, Some(last), Some(st))
+    };
+    let cos_h = take(g, "cos_pairs", cos, true)?;
+    let mut sin_h = take(g, "sin_pairs", sin, false)?;
+    let second: Vec<i8> = pairs(m.d, m.interleaved).map(|(_, b)| m.signs[b]).collect();
+    if second.iter().all(|s| *s == -1) {
+        sin_h = g.add_node("sin_signed", "Neg", &[Some(sin_h)], vec![])?;
+    } else if second.contains(&-1) {
+        let c = sign_const(g, "sin_signs", &second, g.dtype(sin_h))?;
+        sin_h = g.mul("sin_signed", sin_h, c)?;
+    }
+    // to [b, s, D/2]: leading unit axes up to x's rank, then drop the heads axis
+    let to3 = |g: &mut Graph, name: &str, t: Value| -> Result<Value, rotor_builder::BuildError> {
+        let rc = g.rank(t);
+        let t = if rc < r { g.unsqueeze(&format!("{name}_rank"), t, &(0..(r - rc) as i64).collect::<Vec<_>>())? } else { t };
+        if r == 4 { g.squeeze(name, t, &[m.heads_axis as i64]) } else { Ok(t) }
+    };
+    let c3 = to3(g, "cos_rows", cos_h)?;
+    let s3 = to3(g, "sin_rows", sin_h)?;
+    g.set_memo(&key, vec![c3, s3]);
+    Ok((c3, s3))
+}
+
+/// `[B, S, k]` for the op input `xin` (sequence on `s_ax`).
+fn batch_seq(g: &mut Graph, xin: Value, s_ax: i64, k: i64) -> Result<Value, rotor_builder::BuildError> {
+    let b = g.shape_of("batch", xin, 0, Some(1))?;
+    let s = g.shape_of("seq", xin, s_ax, Some(s_ax + 1))?;
+    let tail = g.const_i64s("tail", &[k])?;
+    g.concat("batch_seq", &[b, s, tail], 0)
+}
+
+fn rewrite(g: &mut Graph, m: &Match, target: RopeTarget) -> Result<(), rotor_builder::BuildError> {
+    // the decomposed form rotates the slice and keeps the model's Concat
+    let part = if target == RopeTarget::Decomposed { None } else { partial(g, m) };
+    let (big, out, anchor) = match part {
+        Some((big, z, cat)) => (big, z, cat),
+        None => (m.x, m.y, m.root),
+    };
+    let r = g.rank(m.x);
+    let scope = fresh_scope(g, "rotor_rope");
+    let new = g.insert_before(anchor, |g| {
+        g.with_scope(&scope, |g| -> Result<Value, rotor_builder::BuildError> {
+            if target == RopeTarget::Decomposed {
+                let cos = product(g, "cos", &m.cos)?;
+                let mut sin = product(g, "sin", &m.sin)?;
+                if m.signs.contains(&-1) {
+                    let c = sign_const(g, "signs", &m.signs, g.dtype(sin))?;
+                    sin = g.mul("sin_signed", sin, c)?;
+                }
+                let plan =
+                    if m.interleaved { Swap::Pairs { head_dim: m.d as i64 } } else { Swap::Halves { sizes: vec![m.d as i64 / 2; 2], order: vec![1, 0] } };
+                return rope::apply(g, m.x, rope::Tables { cos, sin }, &plan);
+            }
+            let (c3, s3) = caches(g, m, r)?;
+            let h = m.d as i64 / 2;
+            let dims = shape(g, big).map(<[Dim]>::to_vec).unwrap_or_default();
+            let heads = if r == 4 { dims.get(m.heads_axis).and_then(Dim::fixed) } else { Some(1) };
+            let (xin, s_ax) = if r == 4 && m.heads_axis == 1 {
+                (big, 2)
+            } else if r == 4 {
+                (g.reshape_const("x3", big, &[0, 0, -1])?, 1)
+            } else {
+                (big, 1)
+            };
+            let three = g.rank(xin) == 3;
+            let mut attrs = vec![("interleaved".to_string(), Attr::Int(i64::from(m.interleaved)))];
+            let rot = (part.is_some()).then_some(m.d as i64);
+            let y = match target {
+                RopeTarget::Onnx => {
+                    let shp = batch_seq(g, xin, s_ax, h)?;
+                    let cos = g.expand("cos_cache", c3, shp)?;
+                    let sin = g.expand("sin_cache", s3, shp)?;
+                    if let Some(rd) = rot {
+                        attrs.push(("rotary_embedding_dim".into(), Attr::Int(rd)));
+                    }
+                    if three {
+                        attrs.push(("num_heads".into(), Attr::Int(heads.unwrap_or(1))));
+                    }
+                    g.add_node("rotary_embedding", "RotaryEmbedding", &[Some(xin), Some(cos), Some(sin)], attrs)?
+                }
+                _ => {
+                    let key = format!("fuse_rope_ids:{c3:?}:{s3:?}");
+                    let (cos2, sin2, ids_bs) = match g.memo(&key) {
+                        Some(v) => (v[0], v[1], v[2]),
+                        None => {
+                            let cos2 = g.reshape_const("cos_table", c3, &[-1, h])?;
+                            let sin2 = g.reshape_const("sin_table", s3, &[-1, h])?;
+                            let bs = g.shape_of("rows", c3, 0, Some(2))?;
+                            let n = g.add_node("row_count", "ReduceProd", &[Some(bs)], vec![("keepdims".to_string(), Attr::Int(0))])?;
+                            let zero = g.constant("zero", Tensor::scalar_i64(0))?;
+                            let one = g.constant("one", Tensor::scalar_i64(1))?;
+                            let ids = g.range("row_ids", zero, n, one)?;
+                            let ids = g.reshape("row_ids_bs", ids, bs)?;
+                            g.set_memo(&key, vec![cos2, sin2, ids]);
+                            (cos2, sin2, ids)
+                        }
+                    };
+                    let b = g.shape_of("batch", xin, 0, Some(1))?;
+                    let s = g.shape_of("seq", xin, s_ax, Some(s_ax + 1))?;
+                    let bs = g.concat("batch_seq", &[b, s], 0)?;
+                    let ids = g.expand("position_ids", ids_bs, bs)?;
+                    if let Some(rd) = rot {
+                        attrs.push(("rotary_embedding_dim".into(), Attr::Int(rd)));
+                    }
+                    if three || rot.is_some() {
+                        attrs.push(("num_heads".into(), Attr::Int(heads.unwrap_or(1))));
+                    }
+                    g.add_node_in("rotary_embedding", "com.microsoft", "RotaryEmbedding", &[Some(xin), Some(ids), Some(cos2), Some(sin2)], attrs)?
+                }
+            };
+            if xin != big {
+                let back = g.shape_of("x_shape", big, 0, None)?;
+                return g.reshape("", y, back);
+            }
+            Ok(y)
+        })
+    })?;
+    g.replace_all_uses(out, new)
+}
+
+impl Pass for FuseRope {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn run(&self, g: &mut Graph, cx: &mut Cx) -> Result<usize, PassError> {
+        let target = cx.options.rope_target;
+        let roots: Vec<NodeId> = g.nodes().iter().filter(|n| (is_op(n, "Add") || is_op(n, "Sub")) && n.inputs.len() == 2).map(|n| n.id).collect();
+        let mut tables = Analyzer::new(Mode::Table, None);
+        let mut done = 0;
+        for id in roots {
+            let Some(n) = g.node(id) else { continue };
+            let name = label(g, n);
+            let m = match find(g, id, &mut tables) {
+                Ok(m) => m,
+                Err(why) => {
+                    // an Add of two products is worth explaining; other Adds are not candidates
+                    let products = n.inputs.iter().flatten().all(|v| producer(g, *v).is_some_and(|p| is_op(p, "Mul")));
+                    if products {
+                        cx.reject(&name, why);
+                    }
+                    continue;
+                }
+            };
+            if m.compact && target == RopeTarget::Decomposed {
+                continue;
+            }
+            let shapes_ok = g.rank(m.x) == 4 || target != RopeTarget::Microsoft || m.heads_axis == 1;
+            if !shapes_ok {
+                cx.reject(&name, "unsupported layout for com.microsoft");
+                continue;
+            }
+            if target == RopeTarget::Onnx && g.opset() < 23 {
+                crate::opset::upgrade(g, 23).map_err(|e| {
+                    cx.refuse(format!("{name}: fusing into ai.onnx RotaryEmbedding needs opset 23, and this model cannot be raised to it: {e} (use --rope-target com.microsoft or decomposed)"))
+                })?;
+            }
+            if !can_forward(g, m.y, m.y) {
+                continue;
+            }
+            rewrite(g, &m, target).map_err(|e| cx.build_error(e))?;
+            done += 1;
+        }
+        Ok(done)
+    }
+}

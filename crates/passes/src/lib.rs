@@ -1,0 +1,239 @@
+//! # rotor-passes
+//!
+//! Passes that rewrite a loaded or built [`Graph`] in place: cleanup (dead code, no-ops, common
+//! subexpressions), RoPE fusion over the forms PyTorch exporters write, and lowering of the
+//! fused ops back to standard ops. Every pass lives in its own module, which opens with the
+//! pattern it matches; matchers record why a candidate was rejected ([`Rejection`], printed by
+//! `rotor opt --explain`), and only rewrite what they prove equivalent.
+//!
+//! [`run_passes`] runs a list of passes to a fixed point (capped) and returns a [`Report`] of
+//! rewrites and time per pass. The same input gives the same output, byte for byte.
+//!
+//! ```
+//! use rotor_builder::{DType, Dim, Graph};
+//! use rotor_passes::{Options, run_passes};
+//!
+//! let mut g = Graph::new("g", 17)?;
+//! let x = g.input("x", DType::F32, [Dim::sym("N"), Dim::Fixed(4)])?;
+//! let y = g.add_node("id", "Identity", &[Some(x)], vec![])?;
+//! let z = g.add_node("neg", "Neg", &[Some(y)], vec![])?;
+//! g.output("z", z)?;
+//! let report = run_passes(&mut g, &["eliminate_noops", "dce"], &Options::default())?;
+//! assert_eq!(report.nodes_after, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod cse;
+pub mod dce;
+mod feat;
+pub mod fuse_rope;
+pub mod lower_rope;
+pub mod noops;
+pub mod opset;
+mod util;
+
+use std::time::Instant;
+
+use rotor_builder::{BuildError, Graph};
+use serde::Serialize;
+
+/// Why a pass pipeline could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    /// A pass name no pass has.
+    #[error("unknown pass {name:?} (known: {known})")]
+    UnknownPass { name: String, known: String },
+    /// An edit of the graph failed (a bug in a pass, or a graph the IR cannot hold).
+    #[error("pass {pass}: {source}")]
+    Build {
+        pass: &'static str,
+        #[source]
+        source: BuildError,
+    },
+    /// A pass refused the whole model (e.g. an opset upgrade that would change an op).
+    #[error("pass {pass}: {message}")]
+    Refused { pass: &'static str, message: String },
+}
+
+/// Which op `fuse_rope` writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RopeTarget {
+    /// ONNX `RotaryEmbedding` (opset 23): a standard op, run by ONNX Runtime >= 1.23 (CPU and
+    /// CUDA kernels) and parsed by TensorRT >= 10.15. The default: it is the one form every
+    /// runtime that implements the standard runs, and the model stays a pure ai.onnx model.
+    #[default]
+    Onnx,
+    /// ONNX Runtime's contrib `com.microsoft.RotaryEmbedding` (ORT only, any opset).
+    Microsoft,
+    /// Rotor's compact decomposed form (standard ops, opset >= 13): for runtimes with neither op.
+    Decomposed,
+}
+
+impl RopeTarget {
+    /// Every target, by CLI name.
+    pub const ALL: [(&'static str, RopeTarget); 3] =
+        [("ai.onnx", RopeTarget::Onnx), ("com.microsoft", RopeTarget::Microsoft), ("decomposed", RopeTarget::Decomposed)];
+
+    /// Parse a CLI name (`ai.onnx`, `com.microsoft`, `decomposed`).
+    pub fn parse(s: &str) -> Option<RopeTarget> {
+        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, t)| *t)
+    }
+
+    /// The CLI name.
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, t)| *t == self).map_or("ai.onnx", |(n, _)| n)
+    }
+}
+
+/// Settings shared by the passes.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Op written by `fuse_rope`.
+    pub rope_target: RopeTarget,
+    /// Cap on pipeline rounds (the driver repeats the pipeline until nothing changes).
+    pub max_rounds: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { rope_target: RopeTarget::default(), max_rounds: 8 }
+    }
+}
+
+/// A candidate a pass looked at and left alone, with the reason.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Rejection {
+    /// Pass name.
+    pub pass: &'static str,
+    /// The node the candidate is rooted at (its name, or `op#id` when unnamed).
+    pub node: String,
+    /// Why it was not rewritten.
+    pub reason: String,
+}
+
+/// What one pass did over the whole run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PassStat {
+    /// Pass name.
+    pub name: &'static str,
+    /// Rewrites made (summed over rounds).
+    pub rewrites: usize,
+    /// Time spent in the pass, seconds (summed over rounds).
+    pub seconds: f64,
+}
+
+/// What [`run_passes`] did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    /// Per pass, in pipeline order.
+    pub passes: Vec<PassStat>,
+    /// Rounds run.
+    pub rounds: usize,
+    /// True when the last round changed nothing (false: stopped at the cap).
+    pub converged: bool,
+    /// Node count before and after (top-level graph).
+    pub nodes_before: usize,
+    pub nodes_after: usize,
+    /// Op histogram after the run, `(op, count)` sorted by op.
+    pub ops_after: Vec<(String, usize)>,
+    /// Candidates left alone in the last round, with reasons.
+    pub rejections: Vec<Rejection>,
+}
+
+/// The state a pass runs with: options and the rejection log.
+pub struct Cx<'a> {
+    /// Options of the run.
+    pub options: &'a Options,
+    pass: &'static str,
+    rejections: Vec<Rejection>,
+}
+
+impl Cx<'_> {
+    /// Record that a candidate rooted at `node` was left alone, and why.
+    pub fn reject(&mut self, node: &str, reason: impl Into<String>) {
+        self.rejections.push(Rejection { pass: self.pass, node: node.to_string(), reason: reason.into() });
+    }
+
+    fn build_error(&self, source: BuildError) -> PassError {
+        PassError::Build { pass: self.pass, source }
+    }
+
+    fn refuse(&self, message: impl Into<String>) -> PassError {
+        PassError::Refused { pass: self.pass, message: message.into() }
+    }
+}
+
+/// A graph pass.
+pub trait Pass {
+    /// snake_case name (kebab-case on the CLI).
+    fn name(&self) -> &'static str;
+    /// Rewrite `g` in place; returns the number of rewrites made (0: nothing matched).
+    fn run(&self, g: &mut Graph, cx: &mut Cx) -> Result<usize, PassError>;
+}
+
+/// A pass by name, with a one-line summary.
+pub struct PassInfo {
+    /// snake_case name.
+    pub name: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    make: fn() -> Box<dyn Pass>,
+}
+
+/// Every pass, in the order `--help` lists them.
+pub const PASSES: &[PassInfo] = &[
+    PassInfo { name: dce::NAME, summary: dce::SUMMARY, make: || Box::new(dce::Dce) },
+    PassInfo { name: noops::NAME, summary: noops::SUMMARY, make: || Box::new(noops::EliminateNoops) },
+    PassInfo { name: cse::NAME, summary: cse::SUMMARY, make: || Box::new(cse::Cse) },
+    PassInfo { name: fuse_rope::NAME, summary: fuse_rope::SUMMARY, make: || Box::new(fuse_rope::FuseRope) },
+    PassInfo { name: lower_rope::NAME, summary: lower_rope::SUMMARY, make: || Box::new(lower_rope::LowerRope) },
+];
+
+/// The pipeline `rotor opt` runs when no passes are named: cleanup, then RoPE fusion, then
+/// cleanup of what fusion left dead.
+pub const DEFAULT_PIPELINE: &[&str] = &[noops::NAME, cse::NAME, dce::NAME, fuse_rope::NAME, dce::NAME];
+
+/// Look a pass up by its snake_case or kebab-case name.
+pub fn pass_by_name(name: &str) -> Option<&'static PassInfo> {
+    let snake = name.replace('-', "_");
+    PASSES.iter().find(|p| p.name == snake)
+}
+
+/// Run `names` in order, repeating the list until a round changes nothing or
+/// `options.max_rounds` rounds ran. Unknown names are refused before anything runs.
+pub fn run_passes(g: &mut Graph, names: &[&str], options: &Options) -> Result<Report, PassError> {
+    let mut passes = Vec::with_capacity(names.len());
+    for n in names {
+        let info = pass_by_name(n).ok_or_else(|| PassError::UnknownPass {
+            name: (*n).to_string(),
+            known: PASSES.iter().map(|p| p.name.replace('_', "-")).collect::<Vec<_>>().join(", "),
+        })?;
+        passes.push((info.name, (info.make)()));
+    }
+    let nodes_before = g.nodes().len();
+    let mut stats: Vec<PassStat> = passes.iter().map(|(n, _)| PassStat { name: n, rewrites: 0, seconds: 0.0 }).collect();
+    let mut cx = Cx { options, pass: "", rejections: Vec::new() };
+    let (mut rounds, mut converged) = (0, passes.is_empty());
+    while rounds < options.max_rounds.max(1) && !passes.is_empty() {
+        rounds += 1;
+        cx.rejections.clear();
+        let mut changed = 0;
+        for ((name, pass), stat) in passes.iter().zip(stats.iter_mut()) {
+            cx.pass = name;
+            let t = Instant::now();
+            let n = pass.run(g, &mut cx)?;
+            stat.seconds += t.elapsed().as_secs_f64();
+            stat.rewrites += n;
+            changed += n;
+        }
+        if changed == 0 {
+            converged = true;
+            break;
+        }
+    }
+    g.topo_sort().map_err(|source| PassError::Build { pass: "driver", source })?;
+    Ok(Report { passes: stats, rounds, converged, nodes_before, nodes_after: g.nodes().len(), ops_after: g.op_counts(), rejections: cx.rejections })
+}
