@@ -13,9 +13,8 @@ files, as in the ONNX backend tests). Groups:
                      copies of the model folders the onnx wheel ships
   light              the wheel's light_<name>.onnx models; inputs made as onnx's backend runner
                      makes them (Runner.generate_dummy_data), with the shipped output_0.pb
-  torch              tiny random LLaMA, GPT-J and x-transformers decoders (RoPE, xPos) from
-                     torch.onnx.export(dynamo=True), dynamic batch and sequence; input_ids [2, S]
-                     -> logits, data sets S = 13 and S = 70 with the eager logits
+  torch              the RoPE pass test models of python/make_rope_models.py (tiny random
+                     transformers from torch.onnx.export(dynamo=True)) with their data sets
 
 Pinned packages (python/requirements.txt): onnx (test cases, helpers), torch (export),
 onnxscript (the dynamo exporter), transformers and x-transformers (the torch models).
@@ -24,27 +23,23 @@ Re-running is instant while DIR/.stamp matches this script and the package versi
 """
 
 import argparse
-import contextlib
 import hashlib
 import importlib.metadata
-import io
 import os
 import shutil
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
-STAMP_PACKAGES = ("onnx", "torch", "transformers", "x-transformers")
+STAMP_PACKAGES = ("onnx", "torch", "transformers", "x-transformers", "rotary-embedding-torch")
 SHIPPED_GROUPS = ("simple", "pytorch-converted", "pytorch-operator")
-TORCH_SEQ_LENS = (13, 70)  # test_data_set_0, test_data_set_1; traced with batch 2, seq 13
-VOCAB = 128
 
 
 def stamp_text() -> str:
     """Hash of this script and the versions of the packages that shape the corpus."""
     h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update((Path(__file__).parent / "make_rope_models.py").read_bytes())
     for pkg in STAMP_PACKAGES:
         h.update(f"\n{pkg}=={importlib.metadata.version(pkg)}".encode())
     return h.hexdigest()
@@ -107,87 +102,12 @@ def make_light(group_dir: Path) -> None:
             shutil.copy(out, data_dir / out.name.removeprefix(f"{src.stem}_"))
 
 
-def torch_models() -> dict:
-    """name -> builder of a module whose forward(input_ids) returns the logits (seeded, eval mode)."""
-    import torch
-    from transformers import GPTJConfig, GPTJForCausalLM, LlamaConfig, LlamaForCausalLM
-    from x_transformers import Decoder, TransformerWrapper
-
-    class Logits(torch.nn.Module):
-        def __init__(self, model: torch.nn.Module, hf: bool):
-            super().__init__()
-            self.model, self.hf = model, hf
-
-        def forward(self, input_ids):
-            if self.hf:
-                return self.model(input_ids=input_ids, attention_mask=None, use_cache=False).logits
-            return self.model(input_ids)
-
-    def x_decoder(**kwargs):
-        return Logits(TransformerWrapper(num_tokens=VOCAB, max_seq_len=256,
-                                         attn_layers=Decoder(dim=64, depth=2, heads=4, **kwargs)), False)
-
-    return {
-        "llama": lambda: Logits(LlamaForCausalLM(LlamaConfig(
-            vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-            bos_token_id=1, eos_token_id=2)), True),
-        "gptj": lambda: Logits(GPTJForCausalLM(GPTJConfig(
-            vocab_size=VOCAB, n_embd=64, n_layer=2, n_head=4, rotary_dim=8, n_positions=256,
-            bos_token_id=1, eos_token_id=2)), True),
-        "x_transformers_rope": lambda: x_decoder(rotary_pos_emb=True),
-        "x_transformers_xpos": lambda: x_decoder(rotary_xpos=True),
-    }
-
-
-def export_torch(name: str, build, model_dir: Path) -> None:
-    import onnx
-    import torch
-    from onnx import numpy_helper
-
-    torch.manual_seed(0)
-    model = build().eval()
-    model_dir.mkdir(parents=True)
-    path = model_dir / "model.onnx"
-    trace_ids = torch.randint(0, VOCAB, (2, TORCH_SEQ_LENS[0]))
-    dims = {0: torch.export.Dim("batch"), 1: torch.export.Dim("seq")}
-    log = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(log):  # the exporter's progress lines
-            torch.onnx.export(model, (trace_ids,), str(path), dynamo=True, external_data=True,
-                              input_names=["input_ids"], output_names=["logits"],
-                              dynamic_shapes={"input_ids": dims})
-    except Exception:
-        print(log.getvalue(), file=sys.stderr)
-        raise
-    graph = onnx.load(str(path), load_external_data=False).graph
-    for k, seq in enumerate(TORCH_SEQ_LENS):
-        ids = torch.randint(0, VOCAB, (2, seq), generator=torch.Generator().manual_seed(seq))
-        with torch.no_grad():
-            logits = model(ids)
-        data_dir = model_dir / f"test_data_set_{k}"
-        data_dir.mkdir()
-        (data_dir / "input_0.pb").write_bytes(
-            numpy_helper.from_array(ids.numpy(), graph.input[0].name).SerializeToString())
-        (data_dir / "output_0.pb").write_bytes(
-            numpy_helper.from_array(logits.numpy(), graph.output[0].name).SerializeToString())
-
-
 def make_torch(group_dir: Path) -> list[str]:
-    """Export every torch model; a failed export is reported and skipped. Returns the failures."""
-    group_dir.mkdir()
-    failed = []
-    for name, build in torch_models().items():
-        t = time.perf_counter()
-        try:
-            export_torch(name, build, group_dir / name)
-            print(f"make_corpus: torch/{name} exported in {time.perf_counter() - t:.1f} s")
-        except Exception:
-            shutil.rmtree(group_dir / name, ignore_errors=True)
-            failed.append(name)
-            print(f"\nmake_corpus: ERROR: torch/{name}: export failed, model SKIPPED:\n"
-                  f"{traceback.format_exc()}", file=sys.stderr)
-    return failed
+    """The RoPE pass test models (python/make_rope_models.py), exported into the corpus."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import make_rope_models
+
+    return make_rope_models.make_torch(group_dir)
 
 
 def main() -> int:

@@ -8,7 +8,11 @@
 #   3. held-out random rotary/axial/sinusoidal configs and hierarchical checkpoints, with
 #      outputs from the packages, for two seeds: the fixed one and one drawn per run (printed;
 #      ROTOR_SEED=<n> reproduces a run's draw);
-#   4. cargo test (with the libtorch backend): ORT + tract parity against every golden (whole
+#   3b. the RoPE pass test models (python/make_rope_models.py: tiny random Llama, GPT-NeoX, GPT-J,
+#      Phi, x-transformers and rotary-embedding-torch attention exported by torch.onnx.export,
+#      with eager logits at lengths 1, 13, 71; the ONNX RotaryEmbedding conformance tests);
+#   4. cargo test (with the libtorch backend): the RoPE passes on those models (fused for every
+#      target and lowered, ORT logits == eager), ORT + tract parity against every golden (whole
 #      models and each emitter, decomposed and fused), insta graph-text goldens, property tests
 #      (ORT == tract == libtorch), export contracts, the IR, CLI behaviour; then the CLI tests
 #      once more without the `torch` feature (the default build's export path);
@@ -50,6 +54,9 @@ for s in "$fixed_seed" "$seed"; do
   extra_hier="$extra_hier${extra_hier:+:}$root/target/held-out/$s/hierarchical"
 done
 
+echo "== 3b. RoPE pass test models (torch.onnx.export, conformance tests)" >&2
+"$ROTOR_PYTHON" python/make_rope_models.py --out target/rope-models
+
 echo "== 4. cargo test" >&2
 rm -rf target/rotor-models
 export ROTOR_MODEL_DIR="$root/target/rotor-models"
@@ -58,6 +65,8 @@ export ROTOR_EXTRA_HIER_GOLDENS="$extra_hier"
 export ROTOR_FRESH_GOLDENS="$root/target/fresh-goldens"
 export ROTOR_REQUIRE_FRESH=1
 export ROTOR_REQUIRE_ORT=1
+export ROTOR_ROPE_MODELS="$root/target/rope-models"
+export ROTOR_REQUIRE_ROPE_MODELS=1
 export INSTA_UPDATE=no
 # the libtorch reference backend is part of every run (feature `torch`)
 cargo test --workspace --locked --features rotor-tests/torch,rotor-cli/torch

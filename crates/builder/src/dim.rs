@@ -113,6 +113,57 @@ impl Dim {
         Dim::Sym(SymExpr::atom(name))
     }
 
+    /// A dimension as an ONNX `dim_param` spells it: a linear expression over symbols such as
+    /// `seq + 3`, `2*seq - 1` or `s0` (what torch's exporter writes) becomes that expression, so
+    /// it compares equal to the same size computed by inference; anything else (`floor(s/2)`,
+    /// `s0*s1`) is one opaque symbol named by the whole text.
+    pub fn parse_param(p: &str) -> Dim {
+        Self::parse_linear(p).unwrap_or_else(|| Dim::sym(p))
+    }
+
+    fn parse_linear(p: &str) -> Option<Dim> {
+        let ident = |t: &str| {
+            let mut c = t.chars();
+            c.next().is_some_and(|f| f.is_ascii_alphabetic() || f == '_') && c.all(|x| x.is_ascii_alphanumeric() || x == '_' || x == '.')
+        };
+        let compact: String = p.chars().filter(|c| !c.is_whitespace()).collect();
+        if compact.is_empty() || ident(&compact) {
+            return None; // a plain name: keep it as written
+        }
+        let mut acc = Dim::Fixed(0);
+        let mut rest = compact.as_str();
+        let mut sign = 1i64;
+        if let Some(r) = rest.strip_prefix('-') {
+            sign = -1;
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix('+') {
+            rest = r;
+        }
+        loop {
+            let end = rest.find(['+', '-']).unwrap_or(rest.len());
+            let (term, tail) = rest.split_at(end);
+            let value = match term.split_once('*') {
+                Some((a, b)) => match (a.parse::<i64>(), b.parse::<i64>()) {
+                    (Ok(k), Err(_)) if ident(b) => Dim::sym(b).scale(k),
+                    (Err(_), Ok(k)) if ident(a) => Dim::sym(a).scale(k),
+                    _ => return None,
+                },
+                None => match term.parse::<i64>() {
+                    Ok(k) => Dim::Fixed(k),
+                    Err(_) if ident(term) => Dim::sym(term),
+                    Err(_) => return None,
+                },
+            };
+            acc = if sign > 0 { acc.add(&value) } else { acc.sub(&value) };
+            if tail.is_empty() {
+                break;
+            }
+            sign = if tail.starts_with('-') { -1 } else { 1 };
+            rest = &tail[1..];
+        }
+        Some(acc)
+    }
+
     /// The fixed value, if any.
     pub fn fixed(&self) -> Option<i64> {
         match self {
@@ -268,6 +319,22 @@ pub fn shape_text(shape: &[Dim]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dim_params_parse_as_linear_expressions() {
+        let seq = Dim::sym("seq");
+        assert_eq!(Dim::parse_param("seq + 3"), seq.add(&Dim::Fixed(3)));
+        assert_eq!(Dim::parse_param("seq+3"), Dim::parse_param("3 + seq"));
+        assert_eq!(Dim::parse_param("2*seq - 1"), seq.scale(2).sub(&Dim::Fixed(1)));
+        assert_eq!(Dim::parse_param("-seq + 8"), Dim::Fixed(8).sub(&seq));
+        assert_eq!(Dim::parse_param("seq - seq + 4"), Dim::Fixed(4));
+        assert_eq!(Dim::parse_param("batch"), Dim::sym("batch"));
+        assert_eq!(Dim::parse_param("s0.5"), Dim::sym("s0.5"));
+        // not linear: one opaque symbol named by the text
+        assert_eq!(Dim::parse_param("floor(seq/2)"), Dim::sym("floor(seq/2)"));
+        assert_eq!(Dim::parse_param("s0*s1"), Dim::sym("s0*s1"));
+        assert_eq!(Dim::parse_param("seq +"), Dim::sym("seq +"));
+    }
 
     #[test]
     fn linear_arithmetic_prints_canonically() {

@@ -78,7 +78,7 @@ fn value_type(t: &TypeProto) -> ValueType {
 fn dim_of(d: &tensor_shape_proto::Dimension) -> Dim {
     match &d.value {
         Some(tensor_shape_proto::dimension::Value::DimValue(v)) if *v >= 0 => Dim::Fixed(*v),
-        Some(tensor_shape_proto::dimension::Value::DimParam(p)) if !p.is_empty() => Dim::sym(p),
+        Some(tensor_shape_proto::dimension::Value::DimParam(p)) if !p.is_empty() => Dim::parse_param(p),
         _ => Dim::Unknown,
     }
 }

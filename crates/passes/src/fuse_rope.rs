@@ -34,9 +34,7 @@ use rotor_builder::emit::rope::{self, Swap};
 use rotor_builder::{Attr, DType, Dim, Graph, NodeId, Tensor, Value};
 
 use crate::feat::{Analyzer, Feat, Mode};
-use crate::util::{
-    attr_int, axis, can_forward, const_ints, fresh_scope, input, is_op, is_rope_float, label, last_dim, only_output, producer, same_shape, shape,
-};
+use crate::util::{attr_int, axis, const_ints, fresh_scope, input, is_op, is_rope_float, label, last_dim, only_output, producer, same_shape, shape};
 use crate::{Cx, Pass, PassError, RopeTarget};
 
 pub const NAME: &str = "fuse_rope";
@@ -122,7 +120,13 @@ fn find(g: &Graph, id: NodeId, tables: &mut Analyzer) -> Result<Match, String> {
     }
     let (Some(a), Some(b)) = (input(n, 0), input(n, 1)) else { return Err("missing operand".into()) };
     let orders: &[(Value, Value)] = if sub { &[(a, b)] } else { &[(a, b), (b, a)] };
-    let mut why = String::from("no operand is a product x·cos with x of rank 3 or 4 and a static even last axis");
+    // the reason of the attempt that got furthest
+    let mut why = (0, String::from("no operand is a product x·cos with x of rank 3 or 4 and a static even last axis"));
+    let mut note = |w: (u8, String)| {
+        if w.0 >= why.0 {
+            why = w;
+        }
+    };
     for &(p, q) in orders {
         for (x, cos) in splits(g, p, 3) {
             if cos.is_empty() {
@@ -135,7 +139,7 @@ fn find(g: &Graph, id: NodeId, tables: &mut Analyzer) -> Result<Match, String> {
                 continue;
             }
             if !same_shape(sx, sy) {
-                why = format!("{}·cos does not have the shape of {}", g.value_name(x), g.value_name(x));
+                note((1, format!("{}·cos does not have the shape of {}", g.value_name(x), g.value_name(x))));
                 continue;
             }
             let mut rot = Analyzer::new(Mode::Rotation, Some(x));
@@ -148,15 +152,16 @@ fn find(g: &Graph, id: NodeId, tables: &mut Analyzer) -> Result<Match, String> {
                         let compact = cos.len() == 1 && sin.len() == 1 && signs.iter().all(|s| *s == 1) && is_compact_swap(g, rv, x);
                         return Ok(Match { root: id, x, y, cos, sin, interleaved, d, signs, heads_axis, compact });
                     }
-                    Err(e) => why = e,
+                    Err(e) => note(e),
                 }
             }
         }
     }
-    Err(why)
+    Err(why.1)
 }
 
-/// Prove `x·cos + rv·sin` (± for `sub`) is a rotation; returns (interleaved, sR, heads axis).
+/// Prove `x·cos + rv·sin` (± for `sub`) is a rotation; returns (interleaved, sR, heads axis),
+/// or how far the proof got (higher: closer) and why it stopped.
 #[allow(clippy::too_many_arguments)]
 fn prove(
     g: &Graph,
@@ -169,12 +174,12 @@ fn prove(
     sin: &[Value],
     rot: &mut Analyzer,
     tables: &mut Analyzer,
-) -> Result<(bool, Vec<i8>, usize), String> {
+) -> Result<(bool, Vec<i8>, usize), (u8, String)> {
     let xn = g.value_name(x);
     let rn = g.value_name(rv);
-    let f = rot.feat(g, rv).ok_or_else(|| format!("{rn} is not a movement of {xn}'s features within rows"))?;
+    let f = rot.feat(g, rv).ok_or_else(|| (2, format!("{rn} is not a movement of {xn}'s features within rows")))?;
     if f.total() != d || !shape(g, rv).zip(shape(g, x)).is_some_and(|(a, b)| same_shape(a, b)) {
-        return Err(format!("{rn} does not have the shape of {xn}"));
+        return Err((2, format!("{rn} does not have the shape of {xn}")));
     }
     let mut p = Vec::with_capacity(d);
     let mut signs = Vec::with_capacity(d);
@@ -184,7 +189,7 @@ fn prove(
                 p.push(j);
                 signs.push(if sub { -s } else { *s });
             }
-            _ => return Err(format!("{rn} mixes in values other than {xn}")),
+            _ => return Err((3, format!("{rn} mixes in values other than {xn}"))),
         }
     }
     let half = (0..d).all(|i| p[i] == (i + d / 2) % d);
@@ -192,22 +197,22 @@ fn prove(
     let interleaved = match (half, inter) {
         (true, _) => false,
         (_, true) => true,
-        _ => return Err(format!("{rn} is a permutation of {xn}'s features, but not a half or interleaved pair swap")),
+        _ => return Err((4, format!("{rn} is a permutation of {xn}'s features, but not a half or interleaved pair swap"))),
     };
     // the tables
-    let fc = tables.product(g, cos).ok_or("cos: product of tables the analysis cannot read")?;
-    let fs = tables.product(g, sin).ok_or("sin: product of tables the analysis cannot read")?;
+    let fc = tables.product(g, cos).ok_or((5, "cos: product of tables the analysis cannot read".to_string()))?;
+    let fs = tables.product(g, sin).ok_or((5, "sin: product of tables the analysis cannot read".to_string()))?;
     let at = |f: &Feat, i: usize| f.entries[if f.total() == 1 { 0 } else { i }];
     if ![1, d].contains(&fc.total()) || ![1, d].contains(&fs.total()) {
-        return Err("cos/sin tables do not have one value per feature".into());
+        return Err((5, "cos/sin tables do not have one value per feature".into()));
     }
     for (a, b) in pairs(d, interleaved) {
         if at(&fc, a) != at(&fc, b) {
-            return Err(format!("cos is not provably equal on features {a} and {b}"));
+            return Err((6, format!("cos is not provably equal on features {a} and {b}")));
         }
         let (sa, sb) = (at(&fs, a), at(&fs, b));
         if sa.1 != sb.1 || signs[a] * sa.0 != -(signs[b] * sb.0) {
-            return Err(format!("sin is not provably opposite on features {a} and {b} (after the rotation's signs)"));
+            return Err((6, format!("sin is not provably opposite on features {a} and {b} (after the rotation's signs)")));
         }
     }
     // the heads axis the tables broadcast over
@@ -220,11 +225,11 @@ fn prove(
         } else if ones(2) {
             2
         } else {
-            return Err("cos/sin vary along both axes 1 and 2 of x: no heads axis to broadcast over".into());
+            return Err((7, "cos/sin vary along both axes 1 and 2 of x: no heads axis to broadcast over".into()));
         }
     };
     if r == 4 && heads_axis == 2 && shape(g, x).and_then(|s| s[2].fixed()).is_none() {
-        return Err("x is [B, S, H, D] with a symbolic H".into());
+        return Err((7, "x is [B, S, H, D] with a symbolic H".into()));
     }
     Ok((interleaved, signs, heads_axis))
 }
@@ -370,9 +375,22 @@ fn rewrite(g: &mut Graph, m: &Match, target: RopeTarget) -> Result<(), rotor_bui
             let rot = (part.is_some()).then_some(m.d as i64);
             let y = match target {
                 RopeTarget::Onnx => {
-                    let shp = batch_seq(g, xin, s_ax, h)?;
-                    let cos = g.expand("cos_cache", c3, shp)?;
-                    let sin = g.expand("sin_cache", s3, shp)?;
+                    // rotations of inputs with the same (symbolic) batch and sequence sizes share
+                    // the broadcast caches
+                    let bs: Vec<Dim> = shape(g, xin).map(|s| vec![s[0].clone(), s[s_ax as usize].clone()]).unwrap_or_default();
+                    let key = (bs.len() == 2 && !bs.contains(&Dim::Unknown)).then(|| format!("fuse_rope_caches:{c3:?}:{s3:?}:{}:{}", bs[0], bs[1]));
+                    let (cos, sin) = match key.as_deref().and_then(|k| g.memo(k)) {
+                        Some(v) => (v[0], v[1]),
+                        None => {
+                            let shp = batch_seq(g, xin, s_ax, h)?;
+                            let cos = g.expand("cos_cache", c3, shp)?;
+                            let sin = g.expand("sin_cache", s3, shp)?;
+                            if let Some(k) = &key {
+                                g.set_memo(k, vec![cos, sin]);
+                            }
+                            (cos, sin)
+                        }
+                    };
                     if let Some(rd) = rot {
                         attrs.push(("rotary_embedding_dim".into(), Attr::Int(rd)));
                     }
@@ -389,7 +407,10 @@ fn rewrite(g: &mut Graph, m: &Match, target: RopeTarget) -> Result<(), rotor_bui
                             let cos2 = g.reshape_const("cos_table", c3, &[-1, h])?;
                             let sin2 = g.reshape_const("sin_table", s3, &[-1, h])?;
                             let bs = g.shape_of("rows", c3, 0, Some(2))?;
-                            let n = g.add_node("row_count", "ReduceProd", &[Some(bs)], vec![("keepdims".to_string(), Attr::Int(0))])?;
+                            let b = g.shape_of("rows_b", c3, 0, Some(1))?;
+                            let s = g.shape_of("rows_s", c3, 1, Some(2))?;
+                            let n = g.mul("row_count", b, s)?;
+                            let n = g.squeeze("row_count_scalar", n, &[0])?;
                             let zero = g.constant("zero", Tensor::scalar_i64(0))?;
                             let one = g.constant("one", Tensor::scalar_i64(1))?;
                             let ids = g.range("row_ids", zero, n, one)?;
@@ -458,10 +479,9 @@ impl Pass for FuseRope {
                     cx.refuse(format!("{name}: fusing into ai.onnx RotaryEmbedding needs opset 23, and this model cannot be raised to it: {e} (use --rope-target com.microsoft or decomposed)"))
                 })?;
             }
-            if !can_forward(g, m.y, m.y) {
-                continue;
-            }
             rewrite(g, &m, target).map_err(|e| cx.build_error(e))?;
+            // the replaced chain is dead now: remove it, so later rounds do not match it again
+            crate::util::remove_dead_from(g, id).map_err(|e| cx.build_error(e))?;
             done += 1;
         }
         Ok(done)

@@ -138,3 +138,26 @@ pub fn fresh_scope(g: &Graph, base: &str) -> String {
 pub fn is_rope_float(d: DType) -> bool {
     matches!(d, DType::F32 | DType::F16 | DType::BF16)
 }
+
+/// Remove `start` if nothing reads it, then, transitively, the producers of its inputs that
+/// nothing reads any more (the part of a replaced subgraph only it used).
+pub fn remove_dead_from(g: &mut Graph, start: rotor_builder::NodeId) -> Result<(), rotor_builder::BuildError> {
+    let mut work = vec![start];
+    // a partial rotation's Concat reads the root: start from its readers too
+    if let Some(n) = g.node(start) {
+        for v in n.output_values() {
+            work.extend(g.uses(v).iter().map(|u| u.node));
+        }
+    }
+    while let Some(id) = work.pop() {
+        let Some(n) = g.node(id) else { continue };
+        let dead = n.output_values().all(|v| g.uses(v).is_empty() && !g.is_output(v)) && n.subgraphs().is_empty();
+        if !dead {
+            continue;
+        }
+        let inputs: Vec<Value> = n.inputs.iter().flatten().copied().collect();
+        g.remove_node(id)?;
+        work.extend(inputs.iter().filter_map(|v| g.producer(*v)));
+    }
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! The passes on small graphs built here: what each rewrites, what it must leave alone (with
+//! the reason it gives), and determinism. Numerical equivalence of the rewrites on real
+//! exported models is checked in ONNX Runtime by `tests/rope_passes.rs`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use rotor_builder::{Attr, DType, Dim, Graph, Tensor, Value};
+use rotor_passes::{Options, PassError, Report, RopeTarget, run_passes};
+
+fn run(g: &mut Graph, passes: &[&str]) -> Report {
+    run_passes(g, passes, &Options::default()).unwrap()
+}
+
+fn rewrites(r: &Report, pass: &str) -> usize {
+    r.passes.iter().filter(|p| p.name == pass).map(|p| p.rewrites).sum()
+}
+
+fn count(g: &Graph, op: &str) -> usize {
+    g.nodes().iter().filter(|n| n.op_type == op).count()
+}
+
+#[test]
+fn dce_removes_what_nothing_reads() {
+    let mut g = Graph::new("g", 17).unwrap();
+    let x = g.input("x", DType::F32, [Dim::sym("N"), Dim::Fixed(4)]).unwrap();
+    let dead = g.neg("dead", x).unwrap();
+    let _dead2 = g.sqrt("dead2", dead).unwrap();
+    let _unused = g.constant("unused", Tensor::scalar_f32(1.0)).unwrap();
+    let y = g.neg("y", x).unwrap();
+    g.output("y", y).unwrap();
+    let r = run(&mut g, &["dce"]);
+    assert_eq!(rewrites(&r, "dce"), 3);
+    assert_eq!(g.nodes().len(), 1);
+    assert!(g.initializers().is_empty());
+}
+
+#[test]
+fn noops_go_and_real_ops_stay() {
+    let mut g = Graph::new("g", 17).unwrap();
+    let x = g.input("x", DType::F32, [Dim::sym("N"), Dim::Fixed(4)]).unwrap();
+    let a = g.identity("id", x).unwrap();
+    let b = g.cast("same_type", a, DType::F32).unwrap();
+    let one = g.constant("one", Tensor::f32(vec![4], vec![1.0; 4]).unwrap()).unwrap();
+    let c = g.mul("times_one", b, one).unwrap();
+    let zero = g.constant("zero", Tensor::scalar_f32(0.0)).unwrap();
+    let d = g.add("plus_zero", c, zero).unwrap(); // turns -0.0 into +0.0: kept
+    let two = g.constant("two", Tensor::scalar_f32(2.0)).unwrap();
+    let e = g.mul("times_two", d, two).unwrap();
+    let f = g.cast("to_f16", e, DType::F16).unwrap();
+    g.output("f", f).unwrap();
+    let r = run(&mut g, &["eliminate_noops", "dce"]);
+    assert_eq!(rewrites(&r, "eliminate_noops"), 3);
+    let ops: Vec<&str> = g.nodes().iter().map(|n| n.op_type.as_str()).collect();
+    assert_eq!(ops, ["Add", "Mul", "Cast"]);
+    // x*1 where the 1s broadcast x to a larger shape is not a no-op
+    let mut g = Graph::new("g", 17).unwrap();
+    let x = g.input("x", DType::F32, [Dim::sym("N"), Dim::Fixed(1)]).unwrap();
+    let ones = g.constant("ones", Tensor::f32(vec![4], vec![1.0; 4]).unwrap()).unwrap();
+    let y = g.mul("y", x, ones).unwrap();
+    g.output("y", y).unwrap();
+    assert_eq!(rewrites(&run(&mut g, &["eliminate_noops"]), "eliminate_noops"), 0);
+}
+
+#[test]
+fn a_noop_between_an_input_and_an_output_stays_and_says_why() {
+    let mut g = Graph::new("g", 17).unwrap();
+    let x = g.input("x", DType::F32, [Dim::Fixed(4)]).unwrap();
+    let y = g.identity("y", x).unwrap();
+    g.output("y", y).unwrap();
+    let r = run(&mut g, &["eliminate_noops"]);
+    assert_eq!(rewrites(&r, "eliminate_noops"), 0);
+    assert_eq!(r.rejections.len(), 1);
+    assert!(r.rejections[0].reason.contains("graph output"), "{:?}", r.rejections);
+    assert_eq!(g.value_name(g.outputs()[0]), "y");
+}
+
+#[test]
+fn cse_merges_equal_nodes_and_constants_only() {
+    let mut g = Graph::new("g", 17).unwrap();
+    let x = g.input("x", DType::F32, [Dim::Fixed(4)]).unwrap();
+    let z = g.input("z", DType::F32, [Dim::Fixed(4)]).unwrap();
+    let a = g.neg("a", x).unwrap();
+    let b = g.neg("b", x).unwrap();
+    let c = g.neg("c", z).unwrap();
+    let k1 = g.constant("k1", Tensor::f32(vec![4], vec![1.0, 2.0, 3.0, 4.0]).unwrap()).unwrap();
+    let k2 = g.constant("k2", Tensor::f32(vec![4], vec![1.0, 2.0, 3.0, 4.0]).unwrap()).unwrap();
+    let k3 = g.constant("k3", Tensor::f32(vec![4], vec![1.0, 2.0, 3.0, 5.0]).unwrap()).unwrap();
+    let s1 = g.add("s1", a, k1).unwrap();
+    let s2 = g.add("s2", b, k2).unwrap();
+    let s3 = g.add("s3", c, k3).unwrap();
+    let t = g.add("t", s1, s2).unwrap();
+    let t = g.add("u", t, s3).unwrap();
+    g.output("out", t).unwrap();
+    let r = run(&mut g, &["cse", "dce"]);
+    // k2 -> k1, then b -> a, then s2 -> s1
+    assert_eq!(rewrites(&r, "cse"), 3);
+    assert_eq!(count(&g, "Neg"), 2);
+    assert_eq!(count(&g, "Add"), 4);
+    assert_eq!(g.initializers().len(), 2);
+}
+
+/// Positions [S] -> angles [S, 1..] -> the rotary tables of a `[B, H, S, 8]` input.
+struct Rope {
+    g: Graph,
+    x: Value,
+    f: Value,
+}
+
+fn rope_start(opset: i64) -> Rope {
+    let mut g = Graph::new("rope", opset).unwrap();
+    let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::Fixed(2), Dim::sym("S"), Dim::Fixed(8)]).unwrap();
+    let s = g.shape_of("len", x, 2, Some(3)).unwrap();
+    let s = g.squeeze("len_scalar", s, &[0]).unwrap();
+    let zero = g.constant("zero", Tensor::scalar_i64(0)).unwrap();
+    let one = g.constant("one", Tensor::scalar_i64(1)).unwrap();
+    let pos = g.range("pos", zero, s, one).unwrap();
+    let pos = g.cast("pos_f", pos, DType::F32).unwrap();
+    let pos = g.unsqueeze("pos_col", pos, &[1]).unwrap();
+    let inv = g.constant("inv_freq", Tensor::f32(vec![4], vec![1.0, 0.1, 0.01, 0.001]).unwrap()).unwrap();
+    let f = g.mul("freqs", pos, inv).unwrap();
+    Rope { g, x, f }
+}
+
+/// `x·cos + rot(x)·sin` with the given rotate and table builders.
+fn rope_graph(
+    opset: i64,
+    rotate: impl Fn(&mut Graph, Value) -> Value,
+    cos_src: impl Fn(&mut Graph, Value) -> Value,
+    sin_src: impl Fn(&mut Graph, Value) -> Value,
+) -> Graph {
+    let Rope { mut g, x, f } = rope_start(opset);
+    let ec = g.with_scope("c", |g| Ok::<_, ()>(cos_src(g, f))).unwrap();
+    let es = g.with_scope("s", |g| Ok::<_, ()>(sin_src(g, f))).unwrap();
+    let cos = g.cos("cos", ec).unwrap();
+    let sin = g.sin("sin", es).unwrap();
+    let r = rotate(&mut g, x);
+    let a = g.mul("x_cos", x, cos).unwrap();
+    let b = g.mul("r_sin", r, sin).unwrap();
+    let y = g.add("y", a, b).unwrap();
+    g.output("y", y).unwrap();
+    g
+}
+
+fn slice_last(g: &mut Graph, name: &str, x: Value, start: i64, end: i64) -> Value {
+    let s = g.const_i64s(&format!("{name}_s"), &[start]).unwrap();
+    let e = g.const_i64s(&format!("{name}_e"), &[end]).unwrap();
+    let a = g.const_i64s(&format!("{name}_a"), &[-1]).unwrap();
+    g.slice(name, x, s, e, Some(a), None).unwrap()
+}
+
+fn rotate_half(g: &mut Graph, x: Value) -> Value {
+    let x1 = slice_last(g, "x1", x, 0, 4);
+    let x2 = slice_last(g, "x2", x, 4, 8);
+    let n = g.neg("neg", x2).unwrap();
+    g.concat("rot", &[n, x1], -1).unwrap()
+}
+
+fn twice(g: &mut Graph, f: Value) -> Value {
+    g.concat("emb", &[f, f], -1).unwrap()
+}
+
+#[test]
+fn rotate_half_fuses_into_one_op() {
+    for (target, op) in [(RopeTarget::Onnx, "RotaryEmbedding"), (RopeTarget::Microsoft, "RotaryEmbedding"), (RopeTarget::Decomposed, "Split")] {
+        let mut g = rope_graph(23, rotate_half, twice, twice);
+        let r = run_passes(&mut g, rotor_passes::DEFAULT_PIPELINE, &Options { rope_target: target, ..Options::default() }).unwrap();
+        assert_eq!(rewrites(&r, "fuse_rope"), 1, "{target:?}");
+        assert_eq!(count(&g, op), 1, "{target:?}");
+        assert_eq!(count(&g, "Neg"), 0, "{target:?}");
+        if target != RopeTarget::Decomposed {
+            let n = g.nodes().iter().find(|n| n.op_type == "RotaryEmbedding").unwrap();
+            assert_eq!(n.attr("interleaved"), Some(&Attr::Int(0)));
+            assert_eq!(n.domain, if target == RopeTarget::Onnx { "" } else { "com.microsoft" });
+        }
+    }
+}
+
+#[test]
+fn a_sign_flipped_rotation_fuses_with_the_sine_negated() {
+    // rot(x) = (x2, -x1): the rotation by -angle, i.e. sin negated
+    let flipped = |g: &mut Graph, x: Value| {
+        let x1 = slice_last(g, "x1", x, 0, 4);
+        let x2 = slice_last(g, "x2", x, 4, 8);
+        let n = g.neg("neg", x1).unwrap();
+        g.concat("rot", &[x2, n], -1).unwrap()
+    };
+    let mut g = rope_graph(23, flipped, twice, twice);
+    let r = run(&mut g, rotor_passes::DEFAULT_PIPELINE);
+    assert_eq!(rewrites(&r, "fuse_rope"), 1);
+    assert_eq!(count(&g, "Neg"), 1, "the sine cache is negated once");
+}
+
+fn rejection(g: &mut Graph) -> String {
+    let r = run(g, &["fuse_rope"]);
+    assert_eq!(rewrites(&r, "fuse_rope"), 0, "must not fuse");
+    assert_eq!(count(g, "RotaryEmbedding"), 0);
+    r.rejections.iter().map(|r| r.reason.clone()).collect::<Vec<_>>().join("; ")
+}
+
+#[test]
+fn near_misses_are_left_alone_with_a_reason() {
+    // (-x1, x2): not a pair swap
+    let not_swap = |g: &mut Graph, x: Value| {
+        let x1 = slice_last(g, "x1", x, 0, 4);
+        let x2 = slice_last(g, "x2", x, 4, 8);
+        let n = g.neg("neg", x1).unwrap();
+        g.concat("rot", &[n, x2], -1).unwrap()
+    };
+    let why = rejection(&mut rope_graph(23, not_swap, twice, twice));
+    assert!(why.contains("not a half or interleaved pair swap"), "{why}");
+    // (x2, x1) without the minus: sin has the same sign on both features of a pair
+    let no_neg = |g: &mut Graph, x: Value| {
+        let x1 = slice_last(g, "x1", x, 0, 4);
+        let x2 = slice_last(g, "x2", x, 4, 8);
+        g.concat("rot", &[x2, x1], -1).unwrap()
+    };
+    let why = rejection(&mut rope_graph(23, no_neg, twice, twice));
+    assert!(why.contains("sin is not provably opposite"), "{why}");
+    // cos over (f, 2f): not equal on both features of a pair
+    let skewed = |g: &mut Graph, f: Value| {
+        let two = g.constant("two", Tensor::scalar_f32(2.0)).unwrap();
+        let f2 = g.mul("f2", f, two).unwrap();
+        g.concat("emb_c", &[f, f2], -1).unwrap()
+    };
+    let why = rejection(&mut rope_graph(23, rotate_half, skewed, twice));
+    assert!(why.contains("cos is not provably equal"), "{why}");
+    // half split, but the tables are interleaved (repeat_interleave-like constant order)
+    let inter = |g: &mut Graph, f: Value| {
+        let idx = g.const_i64s("idx", &[0, 0, 1, 1, 2, 2, 3, 3]).unwrap();
+        g.gather("emb_i", f, idx, -1).unwrap()
+    };
+    let why = rejection(&mut rope_graph(23, rotate_half, inter, inter));
+    assert!(why.contains("not provably"), "{why}");
+}
+
+#[test]
+fn interleaved_tables_with_an_interleaved_rotation_fuse() {
+    let inter = |g: &mut Graph, f: Value| {
+        let idx = g.const_i64s("idx", &[0, 0, 1, 1, 2, 2, 3, 3]).unwrap();
+        g.gather("emb_i", f, idx, -1).unwrap()
+    };
+    // stack((-x[1::2], x[0::2]), -1).flatten(-2)
+    let pairs = |g: &mut Graph, x: Value| {
+        let shape = g.const_i64s("pairs_shape", &[0, 0, 0, 4, 2]).unwrap();
+        let p = g.reshape("pairs", x, shape).unwrap();
+        let i0 = g.constant("i0", Tensor::scalar_i64(0)).unwrap();
+        let i1 = g.constant("i1", Tensor::scalar_i64(1)).unwrap();
+        let a = g.gather("even", p, i0, -1).unwrap();
+        let b = g.gather("odd", p, i1, -1).unwrap();
+        let nb = g.neg("neg", b).unwrap();
+        let nb = g.unsqueeze("nb", nb, &[-1]).unwrap();
+        let a = g.unsqueeze("a", a, &[-1]).unwrap();
+        let st = g.concat("stack", &[nb, a], -1).unwrap();
+        let back = g.const_i64s("back_shape", &[0, 0, 0, 8]).unwrap();
+        g.reshape("rot", st, back).unwrap()
+    };
+    let mut g = rope_graph(23, pairs, inter, inter);
+    let r = run(&mut g, rotor_passes::DEFAULT_PIPELINE);
+    assert_eq!(rewrites(&r, "fuse_rope"), 1, "{:?}", r.rejections);
+    let n = g.nodes().iter().find(|n| n.op_type == "RotaryEmbedding").unwrap();
+    assert_eq!(n.attr("interleaved"), Some(&Attr::Int(1)));
+}
+
+#[test]
+fn opset_upgrades_only_when_every_op_keeps_its_meaning() {
+    // opset 17 with nothing that changes: raised to 23, IR version follows
+    let mut g = rope_graph(17, rotate_half, twice, twice);
+    run(&mut g, &["fuse_rope"]);
+    assert_eq!(g.opset(), 23);
+    assert_eq!(count(&g, "RotaryEmbedding"), 1);
+    // a ReduceMean with an axes attribute means something else from opset 18: refused, named
+    let mut g = rope_graph(17, rotate_half, twice, twice);
+    let y = g.outputs()[0];
+    let m = g.add_node("mean", "ReduceMean", &[Some(y)], vec![("axes".to_string(), Attr::Ints(vec![-1]))]).unwrap();
+    g.output("m", m).unwrap();
+    match run_passes(&mut g, &["fuse_rope"], &Options::default()) {
+        Err(PassError::Refused { message, .. }) => assert!(message.contains("\"mean\"") && message.contains("ReduceMean"), "{message}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // the contrib op needs no upgrade
+    let mut g = rope_graph(17, rotate_half, twice, twice);
+    let r = run_passes(&mut g, &["fuse_rope"], &Options { rope_target: RopeTarget::Microsoft, ..Options::default() }).unwrap();
+    assert_eq!(rewrites(&r, "fuse_rope"), 1);
+    assert_eq!(g.opset(), 17);
+}
+
+#[test]
+fn same_input_same_bytes() {
+    let bytes = || {
+        let mut g = rope_graph(23, rotate_half, twice, twice);
+        run(&mut g, rotor_passes::DEFAULT_PIPELINE);
+        rotor_export::to_bytes(&g).unwrap()
+    };
+    assert_eq!(bytes(), bytes());
+}
+
+#[test]
+fn lowering_then_fusing_gives_the_op_back() {
+    let mut g = rope_graph(23, rotate_half, twice, twice);
+    run(&mut g, rotor_passes::DEFAULT_PIPELINE);
+    let r = run(&mut g, &["lower_rope", "dce"]);
+    assert_eq!(rewrites(&r, "lower_rope"), 1);
+    assert_eq!(count(&g, "RotaryEmbedding"), 0);
+    let r = run(&mut g, rotor_passes::DEFAULT_PIPELINE);
+    assert_eq!(rewrites(&r, "fuse_rope"), 1);
+    assert_eq!(count(&g, "RotaryEmbedding"), 1);
+}
+
+#[test]
+fn unknown_pass_names_are_refused_before_anything_runs() {
+    let mut g = rope_graph(23, rotate_half, twice, twice);
+    let before = rotor_export::to_bytes(&g).unwrap();
+    match run_passes(&mut g, &["dce", "fuse-ropes"], &Options::default()) {
+        Err(PassError::UnknownPass { name, known }) => {
+            assert_eq!(name, "fuse-ropes");
+            assert!(known.contains("fuse-rope"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(rotor_export::to_bytes(&g).unwrap(), before);
+}

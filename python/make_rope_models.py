@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Generate the RoPE pass test models: tiny random transformers exported by
+torch.onnx.export(dynamo=True), with their eager logits, and the ONNX conformance tests of
+RotaryEmbedding.
+
+    python/make_rope_models.py --out target/rope-models
+
+Layout: DIR/torch/<name>/model.onnx (+ model.onnx.data), data.safetensors holding the sets
+`L<len>/input_ids` [2, len] (int64) and `L<len>/logits` (the eager model's output, float32) for
+len in 1, 13 (a prime) and 71 (> 64), plus test_data_set_<k>/{input,output}_0.pb (the same
+tensors, for python/roundtrip_check.py); DIR/conformance/<test>/model.onnx + data.safetensors
+(set `0/<name>`) for the 8 `test_rotary_embedding*` node tests of the pinned onnx wheel.
+
+Models (2 layers: 4 q/k rotations each; traced with batch 2 and seq 13 — torch specialises a
+traced dim of size 1 — with dynamic batch and sequence):
+  llama                LlamaForCausalLM, rotate_half, GQA (4 heads, 2 kv heads)
+  gpt_neox             GPTNeoXForCausalLM, partial rotation (rotary_pct 0.25)
+  gptj                 GPTJForCausalLM, interleaved pairs, partial (rotary_dim 8 of 16)
+  phi                  PhiForCausalLM, partial rotation (partial_rotary_factor 0.5)
+  x_transformers_rope  x-transformers Decoder(rotary_pos_emb=True): interleaved, partial
+  x_transformers_xpos  x-transformers Decoder(rotary_xpos=True): xPos
+  rotary_xpos          attention around rotary-embedding-torch RotaryEmbedding(16, use_xpos=True);
+                       its export fixes the sequence length (get_scale's len(t) // 2 is a Python
+                       int), so its tables are constants and it is tested at that length only
+  rotary_cached_keys   the same with rotate_queries_with_cached_keys (3 memory keys, partial 8/16)
+
+Nothing is downloaded (HF_HUB_OFFLINE=1); weights come from fixed seeds. Re-running is instant
+while DIR/.stamp matches this script and the package versions.
+"""
+
+import argparse
+import contextlib
+import hashlib
+import importlib.metadata
+import io
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from pathlib import Path
+
+STAMP_PACKAGES = ("onnx", "torch", "transformers", "x-transformers", "rotary-embedding-torch")
+SEQ_LENS = (1, 13, 71)
+TRACE_SEQ = 13
+VOCAB = 128
+
+
+def stamp_text() -> str:
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    for pkg in STAMP_PACKAGES:
+        h.update(f"\n{pkg}=={importlib.metadata.version(pkg)}".encode())
+    return h.hexdigest()
+
+
+def torch_models() -> dict:
+    """name -> builder of a module whose forward(input_ids) returns the logits (eval mode)."""
+    import torch
+    from rotary_embedding_torch import RotaryEmbedding
+    from transformers import (GPTJConfig, GPTJForCausalLM, GPTNeoXConfig, GPTNeoXForCausalLM, LlamaConfig,
+                              LlamaForCausalLM, PhiConfig, PhiForCausalLM)
+    from x_transformers import Decoder, TransformerWrapper
+
+    class Logits(torch.nn.Module):
+        def __init__(self, model: torch.nn.Module, hf: bool):
+            super().__init__()
+            self.model, self.hf = model, hf
+
+        def forward(self, input_ids):
+            if self.hf:
+                return self.model(input_ids=input_ids, attention_mask=None, use_cache=False).logits
+            return self.model(input_ids)
+
+    class RotaryAttention(torch.nn.Module):
+        """Embedding -> one attention layer with rotary-embedding-torch -> logits."""
+
+        def __init__(self, xpos: bool, cached: bool):
+            super().__init__()
+            self.heads, self.dim_head, self.cached = 4, 16, cached
+            self.emb = torch.nn.Embedding(VOCAB, 64)
+            self.qkv = torch.nn.Linear(64, 3 * 64)
+            self.out = torch.nn.Linear(64, VOCAB)
+            self.rotary = RotaryEmbedding(dim=8 if cached else 16, use_xpos=xpos, cache_if_possible=False)
+            self.xpos = xpos
+            if cached:
+                self.mem_k = torch.nn.Parameter(torch.randn(1, 4, 3, 16))
+                self.mem_v = torch.nn.Parameter(torch.randn(1, 4, 3, 16))
+
+        def forward(self, input_ids):
+            x = self.emb(input_ids)
+            b, s, _ = x.shape
+            q, k, v = self.qkv(x).view(b, s, 3, self.heads, self.dim_head).permute(2, 0, 3, 1, 4)
+            if self.cached:
+                k = torch.cat((self.mem_k.expand(b, -1, -1, -1), k), dim=2)
+                v = torch.cat((self.mem_v.expand(b, -1, -1, -1), v), dim=2)
+                q, k = self.rotary.rotate_queries_with_cached_keys(q, k)
+            elif self.xpos:
+                q, k = self.rotary.rotate_queries_and_keys(q, k)
+            else:
+                q, k = self.rotary.rotate_queries_or_keys(q), self.rotary.rotate_queries_or_keys(k)
+            att = torch.softmax(q @ k.transpose(-1, -2) / 4.0, dim=-1)
+            y = (att @ v).transpose(1, 2).reshape(b, s, 64)
+            return self.out(y)
+
+    def x_decoder(**kwargs):
+        return Logits(TransformerWrapper(num_tokens=VOCAB, max_seq_len=256,
+                                         attn_layers=Decoder(dim=64, depth=2, heads=4, **kwargs)), False)
+
+    common = dict(vocab_size=VOCAB, bos_token_id=1, eos_token_id=2)
+    return {
+        "llama": lambda: Logits(LlamaForCausalLM(LlamaConfig(
+            hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+            num_key_value_heads=2, max_position_embeddings=256, **common)), True),
+        "gpt_neox": lambda: Logits(GPTNeoXForCausalLM(GPTNeoXConfig(
+            hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+            rotary_pct=0.25, partial_rotary_factor=0.25, max_position_embeddings=256, **common)), True),
+        "gptj": lambda: Logits(GPTJForCausalLM(GPTJConfig(
+            n_embd=64, n_layer=2, n_head=4, rotary_dim=8, n_positions=256, **common)), True),
+        "phi": lambda: Logits(PhiForCausalLM(PhiConfig(
+            hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+            partial_rotary_factor=0.5, max_position_embeddings=256, **common)), True),
+        "x_transformers_rope": lambda: x_decoder(rotary_pos_emb=True),
+        "x_transformers_xpos": lambda: x_decoder(rotary_xpos=True),
+        "rotary_xpos": lambda: RotaryAttention(xpos=True, cached=False),
+        "rotary_cached_keys": lambda: RotaryAttention(xpos=False, cached=True),
+    }
+
+
+def export_torch(name: str, build, model_dir: Path) -> None:
+    """Export one model with its data sets (see the module doc for the layout)."""
+    import onnx
+    import torch
+    from onnx import numpy_helper
+    from safetensors.numpy import save_file
+
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed" notes
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    torch.manual_seed(0)
+    model = build().eval()
+    model_dir.mkdir(parents=True)
+    path = model_dir / "model.onnx"
+    trace_ids = torch.randint(0, VOCAB, (2, TRACE_SEQ))
+    dims = {0: torch.export.Dim("batch"), 1: torch.export.Dim("seq")}
+    log = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(log):  # the exporter's progress lines
+            torch.onnx.export(model, (trace_ids,), str(path), dynamo=True, external_data=True,
+                              input_names=["input_ids"], output_names=["logits"],
+                              dynamic_shapes={"input_ids": dims})
+    except Exception:
+        print(log.getvalue(), file=sys.stderr)
+        raise
+    graph = onnx.load(str(path), load_external_data=False).graph
+    seq_dim = graph.input[0].type.tensor_type.shape.dim[1]
+    lens = SEQ_LENS
+    if seq_dim.HasField("dim_value"):
+        # the exporter specialised the sequence length (rotary-embedding-torch's xPos computes
+        # len(t) // 2 in Python): the model serves that length only, and is tested at it
+        lens = (seq_dim.dim_value,)
+        print(f"make_rope_models: NOTE: torch/{name}: the export fixed the sequence length to {lens[0]}")
+    sets = {}
+    for k, seq in enumerate(lens):
+        ids = torch.randint(0, VOCAB, (2, seq), generator=torch.Generator().manual_seed(seq))
+        with torch.no_grad():
+            logits = model(ids)
+        sets[f"L{seq}/input_ids"] = ids.numpy()
+        sets[f"L{seq}/logits"] = logits.numpy()
+        data_dir = model_dir / f"test_data_set_{k}"
+        data_dir.mkdir()
+        (data_dir / "input_0.pb").write_bytes(
+            numpy_helper.from_array(ids.numpy(), graph.input[0].name).SerializeToString())
+        (data_dir / "output_0.pb").write_bytes(
+            numpy_helper.from_array(logits.numpy(), graph.output[0].name).SerializeToString())
+    save_file(sets, str(model_dir / "data.safetensors"))
+
+
+def make_torch(group_dir: Path, names=None) -> list[str]:
+    """Export every torch model (or those in `names`); a failed export is reported and skipped.
+    Returns the failures."""
+    group_dir.mkdir(parents=True)
+    failed = []
+    for name, build in torch_models().items():
+        if names is not None and name not in names:
+            continue
+        t = time.perf_counter()
+        try:
+            export_torch(name, build, group_dir / name)
+            print(f"make_rope_models: torch/{name} exported in {time.perf_counter() - t:.1f} s")
+        except Exception:
+            shutil.rmtree(group_dir / name, ignore_errors=True)
+            failed.append(name)
+            print(f"\nmake_rope_models: ERROR: torch/{name}: export failed, model SKIPPED:\n"
+                  f"{traceback.format_exc()}", file=sys.stderr)
+    return failed
+
+
+def make_conformance(group_dir: Path) -> None:
+    """The 8 RotaryEmbedding node tests (not their _expanded twins), from onnx's own generator."""
+    import onnx
+    import onnx.backend.test.case.model as model_cases
+    import onnx.backend.test.cmd_tools as cmd_tools
+    from onnx import numpy_helper
+    from onnx.backend.test.case import node
+    from safetensors.numpy import save_file
+
+    cases = [c for c in node.collect_testcases(None)
+             if c.name.startswith("test_rotary_embedding") and not c.name.endswith("_expanded")]
+    if len(cases) != 8:
+        raise RuntimeError(f"expected 8 test_rotary_embedding cases in onnx {onnx.__version__}, found {len(cases)}")
+    model_cases.collect_testcases = lambda *a, **k: cases
+    with tempfile.TemporaryDirectory(dir=group_dir.parent) as tmp:
+        cmd_tools.generate_data(argparse.Namespace(output=tmp))
+        shutil.move(str(Path(tmp) / "node"), group_dir)
+    for case in sorted(group_dir.iterdir()):
+        m = onnx.load(str(case / "model.onnx"))
+        sets = {}
+        data = case / "test_data_set_0"
+        for kind, vis in (("input", m.graph.input), ("output", m.graph.output)):
+            for i, vi in enumerate(vis):
+                sets[f"0/{vi.name}"] = numpy_helper.to_array(onnx.load_tensor(str(data / f"{kind}_{i}.pb")))
+        save_file(sets, str(case / "data.safetensors"))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, required=True, help="output folder (created)")
+    args = ap.parse_args()
+    os.environ["HF_HUB_OFFLINE"] = "1"  # build from configs only; never reach a hub
+
+    out: Path = args.out
+    stamp_path, stamp = out / ".stamp", stamp_text()
+    if stamp_path.is_file() and stamp_path.read_text().strip() == stamp:
+        print(f"make_rope_models: {out} is up to date")
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    stamp_path.unlink(missing_ok=True)
+    for d in ("torch", "conformance"):
+        shutil.rmtree(out / d, ignore_errors=True)
+    t = time.perf_counter()
+    make_conformance(out / "conformance")
+    failed = make_torch(out / "torch")
+    print(f"make_rope_models: {out} in {time.perf_counter() - t:.1f} s")
+    if failed:  # no stamp: the next run tries again; the tests then fail naming the missing models
+        print(f"make_rope_models: ERROR: {len(failed)} export(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    stamp_path.write_text(stamp + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
