@@ -263,3 +263,51 @@ fn fused_forms_match_the_goldens_and_fall_back_with_a_reason() {
     assert!(fused.len() >= 30, "expected most configs to fuse, got {}", fused.len());
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// `fuse_rope` reads rotor's own decomposed form back: every golden config whose rotation the
+/// ops can express (start_index 0) fuses, one op per rotated tensor, and the fused model still
+/// matches the package's outputs in ORT and tract.
+#[test]
+fn rotors_decomposed_exports_fuse_and_still_match_the_goldens() {
+    if !ort_available("decomposed exports fuse") {
+        return;
+    }
+    let mut failures = Vec::new();
+    let (mut fused, mut left) = (Vec::new(), Vec::new());
+    for f in golden_files(&repo_root().join("golden/rotary")) {
+        let golden = read_golden(&f);
+        if !golden.parity || golden.config.get("kind").and_then(|k| k.as_str()) != Some("rotary") {
+            continue;
+        }
+        let mut g = rotor_builder::emit::build_from_json(&golden.config, None).unwrap_or_else(|e| panic!("{}: {e}", golden.name));
+        let tensors = g.inputs().len() - usize::from(golden.config.get("offset_input").and_then(|v| v.as_bool()).unwrap_or(false));
+        let report = rotor_passes::run_passes(&mut g, rotor_passes::DEFAULT_PIPELINE, &rotor_passes::Options::default()).unwrap();
+        let n = report.passes.iter().filter(|p| p.name == "fuse_rope").map(|p| p.rewrites).sum::<usize>();
+        // what the analysis cannot fuse: a rotated block that does not start at feature 0
+        // (the ops rotate the first features), pass-through features inside rotor's full-width
+        // tables (head_dim > rotated width: proving their sine is 0 needs values, not just
+        // equalities), inputs of rank 5+, and half-precision graphs, whose f64 angles are
+        // reduced modulo 2π with Floor (sign-asymmetric: sin(reduce(-a)) is not provably
+        // -sin(reduce(a)) bit for bit)
+        let get = |k: &str| golden.config.get(k).and_then(|v| v.as_u64());
+        let start = get("start_index").unwrap_or(0);
+        let pass_through = get("head_dim").is_some_and(|h| Some(h) != get("dim"));
+        let rank = get("rank").unwrap_or(4);
+        let f32 = golden.config.get("dtype").and_then(|v| v.as_str()).is_none_or(|d| d == "float32");
+        if start == 0 && !pass_through && rank <= 4 && f32 {
+            assert_eq!(n, tensors, "{}: every rotated tensor fuses ({:?})", golden.name, report.rejections);
+            fused.push(golden.name.clone());
+        } else {
+            assert_eq!(n, 0, "{}: no fused form expected", golden.name);
+            left.push(golden.name.clone());
+        }
+        let bytes = rotor_export::to_bytes(&g).expect("bytes");
+        std::fs::write(model_dir("rotary-fused-back").join(format!("{}.onnx", golden.name)), &bytes).expect("write");
+        let inputs: Vec<String> = g.inputs().iter().map(|v| g.value_name(*v).to_string()).collect();
+        let (fails, _) = check_against_golden(&bytes, &golden, &inputs);
+        failures.extend(fails);
+    }
+    eprintln!("fused: {}\nleft decomposed: {}", fused.join(", "), left.join(", "));
+    assert!(fused.len() >= 20, "expected most configs to fuse, got {}", fused.len());
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}

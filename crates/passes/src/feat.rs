@@ -453,24 +453,36 @@ impl Analyzer {
         let x = input(n, 0)?;
         let f = self.feat(g, x)?;
         let r = shape(g, x)?.len();
-        let starts = const_ints(g, input(n, 1)?)?;
-        let ends = const_ints(g, input(n, 2)?)?;
+        // how many axes are sliced: from the constant starts, or from their static shape
+        let count = match const_ints(g, input(n, 1)?) {
+            Some(s) => s.len(),
+            None => usize::try_from(shape(g, input(n, 1)?)?.first()?.fixed()?).ok()?,
+        };
         let axes = match input(n, 3) {
             Some(a) => const_ints(g, a)?,
-            None => (0..starts.len() as i64).collect(),
+            None => (0..count as i64).collect(),
         };
-        let steps = match input(n, 4) {
-            Some(s) => const_ints(g, s)?,
-            None => vec![1; starts.len()],
-        };
-        if ![ends.len(), axes.len(), steps.len()].iter().all(|l| *l == starts.len()) {
+        if axes.len() != count {
             return None;
         }
         let first = Self::first_trailing(r, &f)?;
+        let axes: Vec<usize> = axes.iter().map(|a| axis(*a, r)).collect::<Option<_>>()?;
+        if axes.iter().all(|a| *a < first) {
+            // rows only: every row keeps its features (bounds may be computed at run time)
+            return (self.mode == Mode::Table).then_some(f);
+        }
+        let starts = const_ints(g, input(n, 1)?)?;
+        let ends = const_ints(g, input(n, 2)?)?;
+        let steps = match input(n, 4) {
+            Some(s) => const_ints(g, s)?,
+            None => vec![1; count],
+        };
+        if ends.len() != count || steps.len() != count {
+            return None;
+        }
         let mut f = f;
-        for i in 0..starts.len() {
-            let a = axis(axes[i], r)?;
-            if a < first {
+        for (i, a) in axes.iter().enumerate() {
+            if *a < first {
                 if self.mode == Mode::Rotation {
                     return None;
                 }

@@ -228,9 +228,6 @@ fn prove(
             return Err((7, "cos/sin vary along both axes 1 and 2 of x: no heads axis to broadcast over".into()));
         }
     };
-    if r == 4 && heads_axis == 2 && shape(g, x).and_then(|s| s[2].fixed()).is_none() {
-        return Err((7, "x is [B, S, H, D] with a symbolic H".into()));
-    }
     Ok((interleaved, signs, heads_axis))
 }
 
@@ -363,8 +360,13 @@ fn rewrite(g: &mut Graph, m: &Match, target: RopeTarget) -> Result<(), rotor_bui
             let h = m.d as i64 / 2;
             let dims = shape(g, big).map(<[Dim]>::to_vec).unwrap_or_default();
             let heads = if r == 4 { dims.get(m.heads_axis).and_then(Dim::fixed) } else { Some(1) };
+            // the op's input: [B, H, S, D] as is; [B, S, H, D] viewed as [B, S, H·D] with
+            // num_heads (or transposed when H is symbolic); [B, S, D] with one head
+            let transposed = r == 4 && m.heads_axis == 2 && heads.is_none();
             let (xin, s_ax) = if r == 4 && m.heads_axis == 1 {
                 (big, 2)
+            } else if transposed {
+                (g.transpose("heads_first", big, &[0, 2, 1, 3])?, 2)
             } else if r == 4 {
                 (g.reshape_const("x3", big, &[0, 0, -1])?, 1)
             } else {
@@ -427,11 +429,15 @@ fn rewrite(g: &mut Graph, m: &Match, target: RopeTarget) -> Result<(), rotor_bui
                         attrs.push(("rotary_embedding_dim".into(), Attr::Int(rd)));
                     }
                     if three || rot.is_some() {
-                        attrs.push(("num_heads".into(), Attr::Int(heads.unwrap_or(1))));
+                        let nh = if three { heads.unwrap_or(1) } else { shape(g, xin).and_then(|s| s[1].fixed()).unwrap_or(0) };
+                        attrs.push(("num_heads".into(), Attr::Int(nh)));
                     }
                     g.add_node_in("rotary_embedding", "com.microsoft", "RotaryEmbedding", &[Some(xin), Some(ids), Some(cos2), Some(sin2)], attrs)?
                 }
             };
+            if transposed {
+                return g.transpose("heads_back", y, &[0, 2, 1, 3]);
+            }
             if xin != big {
                 let back = g.shape_of("x_shape", big, 0, None)?;
                 return g.reshape("", y, back);
@@ -469,9 +475,9 @@ impl Pass for FuseRope {
             if m.compact && target == RopeTarget::Decomposed {
                 continue;
             }
-            let shapes_ok = g.rank(m.x) == 4 || target != RopeTarget::Microsoft || m.heads_axis == 1;
-            if !shapes_ok {
-                cx.reject(&name, "unsupported layout for com.microsoft");
+            let heads_known = g.rank(m.x) == 3 || shape(g, m.x).is_some_and(|s| s[m.heads_axis].fixed().is_some());
+            if target == RopeTarget::Microsoft && !heads_known && partial(g, &m).is_some() {
+                cx.reject(&name, "partial rotation: com.microsoft.RotaryEmbedding needs num_heads with rotary_embedding_dim, and the head count is symbolic");
                 continue;
             }
             if target == RopeTarget::Onnx && g.opset() < 23 {

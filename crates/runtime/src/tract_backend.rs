@@ -41,6 +41,21 @@ impl TractBackend {
     }
 }
 
+impl TractBackend {
+    /// Milliseconds of `iters` runs (after [`crate::WARMUP_RUNS`] warm-ups) with the inputs
+    /// converted once (each run gets shared handles to them) and the outputs dropped in place:
+    /// the model's own latency, for benchmarks.
+    pub fn time_runs(&mut self, inputs: &NamedTensors, iters: usize) -> Result<Vec<f64>, RuntimeError> {
+        let mut ordered = TVec::new();
+        for name in &self.inputs {
+            let t = inputs.iter().find(|(n, _)| n == name).ok_or_else(|| RuntimeError::Input { name: name.clone(), message: "not provided".into() })?;
+            ordered.push(to_tvalue(&t.1));
+        }
+        let plan = &self.plan;
+        crate::time_ms(iters, || plan.run(ordered.clone()).map(drop).map_err(RuntimeError::tract))
+    }
+}
+
 fn to_tvalue(t: &HostTensor) -> TValue {
     match t {
         HostTensor::F32(a) => Tensor::from(a.clone()).into_tvalue(),

@@ -14,8 +14,9 @@
 //!
 //! `form: "fused"` emits ONNX `RotaryEmbedding` (opset 23; or ORT's `com.microsoft`
 //! `RotaryEmbedding` with `fused_op: "com.microsoft"`) with cos/sin caches computed in the graph
-//! from the same positions (offsets and interpolation included); xPos multiplies the fused op's
-//! output by the scale (rotation and a per-pair scale commute). Where the op cannot express the
+//! from the same positions (offsets and interpolation included); xPos folds its per-pair scale
+//! into separate q and k caches (the op's output is linear in cos and sin, and xPos scales both
+//! features of a pair alike), so a fused xPos is one op per tensor. Where the op cannot express the
 //! config, the graph falls back to the decomposed form and records why in the metadata
 //! (`rotor.form`); [`fused_fallback_reason`] says it up front.
 
@@ -116,7 +117,7 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
                 let t = rope::positions(g, "pos", offset, n.scalar, cfg.interpolate_factor)?;
                 let tabs = r.tables(g, &t)?;
                 let (sq, sk) = if cfg.use_xpos {
-                    let s = g.with_scope("xpos", |g| xpos::scale(g, t.t, n.scalar, &layout, cfg.freqs.dim, cfg.xpos_scale_base, r.ones))?;
+                    let s = g.with_scope("xpos", |g| r.xpos_scale(g, t.t, n.scalar, &layout, cfg))?;
                     let inv = g.reciprocal("xpos_inv", s)?;
                     (Some(s), Some(inv))
                 } else {
@@ -144,11 +145,11 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
                 let (sq, sk) = if cfg.use_xpos {
                     // xPos positions ignore the offset: seq = arange(Nk); q uses seq[-Nq:] with
                     // centre Nq // 2, k uses seq with centre Nk // 2.
-                    let sk = g.with_scope("xpos_k", |g| xpos::scale(g, tk_pos.t, nk.scalar, &layout, cfg.freqs.dim, cfg.xpos_scale_base, r.ones))?;
+                    let sk = g.with_scope("xpos_k", |g| r.xpos_scale(g, tk_pos.t, nk.scalar, &layout, cfg))?;
                     let sk = g.reciprocal("xpos_k_inv", sk)?;
                     let sq = g.with_scope("xpos_q", |g| {
                         let tail = tail_1d(g, tk_pos.t, nk, nq)?;
-                        xpos::scale(g, tail, nq.scalar, &layout, cfg.freqs.dim, cfg.xpos_scale_base, r.ones)
+                        r.xpos_scale(g, tail, nq.scalar, &layout, cfg)
                     })?;
                     (Some(sq), Some(sk))
                 } else {
@@ -214,6 +215,15 @@ impl Rotator {
             seq_before_head_dim: cfg.seq_before_head_dim,
             ready: RefCell::new(Vec::new()),
         })
+    }
+
+    /// The xPos scale for positions `t` of a sequence of length `len`: per feature
+    /// `[N, 1…, D]` (decomposed) or per pair `[N, rot/2]` (fused: it folds into the caches).
+    fn xpos_scale(&self, g: &mut Graph, t: Value, len: Value, layout: &RopeLayout, cfg: &RotaryConfig) -> Result<Value, BuildError> {
+        match self.fused {
+            Some(_) => xpos::scale_per_pair(g, t, len, cfg.freqs.dim, cfg.xpos_scale_base),
+            None => xpos::scale(g, t, len, layout, cfg.freqs.dim, cfg.xpos_scale_base, self.ones),
+        }
     }
 
     /// cos/sin tables for positions: `[N, 1…, D]` (decomposed) or `[N, rot/2]` (fused), f32.
@@ -288,7 +298,12 @@ impl Rotator {
             (_, true) => g.transpose("heads_first", x, &[0, 2, 1, 3])?,
             _ => x,
         };
-        // 2. caches in the input type
+        // 2. caches in the input type; xPos scales both features of a pair alike, so its scale
+        //    (per pair, [N, rot/2], see `xpos_scale`) multiplies the f32 tables before the cast
+        let tabs = match scale {
+            Some(s) => g.with_scope("xpos", |g| rope::scale_tables(g, tabs, s))?,
+            None => tabs,
+        };
         let (caches, ids) = self.ready(g, x4, tabs)?;
         let mut attrs = vec![("interleaved".to_string(), crate::Attr::Int(i64::from(interleaved)))];
         let head = g.shape(x4).get(3).and_then(Dim::fixed).unwrap_or(rot as i64);
@@ -301,18 +316,11 @@ impl Rotator {
                 g.add_node_in("rotary_embedding", "com.microsoft", "RotaryEmbedding", &[Some(x4), ids, Some(caches.cos), Some(caches.sin)], attrs)?
             }
         };
-        // 3. back to the input layout, xPos scale after the rotation
-        let y = match (self.rank, self.seq_before_head_dim) {
-            (3, _) => g.squeeze("drop_heads_axis", y4, &[1])?,
-            (_, true) => g.transpose("heads_back", y4, &[0, 2, 1, 3])?,
-            _ => y4,
-        };
-        match scale {
-            Some(s) => {
-                let s = if self.dtype == DType::F32 { s } else { g.cast("xpos_cast", s, self.dtype)? };
-                g.mul("", y, s)
-            }
-            None => Ok(y),
+        // 3. back to the input layout
+        match (self.rank, self.seq_before_head_dim) {
+            (3, _) => g.squeeze("drop_heads_axis", y4, &[1]),
+            (_, true) => g.transpose("heads_back", y4, &[0, 2, 1, 3]),
+            _ => Ok(y4),
         }
     }
 }

@@ -41,6 +41,22 @@ pub fn scale(g: &mut Graph, t: Value, len: Value, layout: &RopeLayout, dim: usiz
     g.pow("", b, power_col)
 }
 
+/// The scale per rotated pair `[N, dim/2]` (the fused ops' cache layout): [`scale`] without
+/// the expansion to features.
+pub fn scale_per_pair(g: &mut Graph, t: Value, len: Value, dim: usize, scale_base: f64) -> Result<Value, BuildError> {
+    let two = g.const_scalar("two", 2.0, DType::F32)?;
+    let len_f = g.cast("len_f32", len, DType::F32)?;
+    let half = g.div("half", len_f, two)?;
+    let centre = g.floor("centre", half)?;
+    let shifted = g.sub("shifted", t, centre)?;
+    let sb = g.const_scalar("scale_base", scale_base as f32, DType::F32)?;
+    let power = g.div("power", shifted, sb)?;
+    let power_col = column(g, "power_col", power, 1)?;
+    let pairs = base(dim);
+    let b = g.constant("base", Tensor::f32(vec![pairs.len() as i64], pairs).map_err(bad("base"))?)?;
+    g.pow("", b, power_col)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
