@@ -313,3 +313,84 @@ fn hierarchical_export_needs_weights_and_check_rejects_lengths_past_seq_len() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("129 > seq_len 128"), "{}", stderr(&o));
 }
+
+#[test]
+fn opt_fuses_rotors_decomposed_export_reports_and_explains() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |n: &str| dir.path().join(n).to_str().expect("utf8").to_string();
+    let o = rotor(&["export", "rotary", "--dim", "16", "--mode", "qk", "--use-xpos", "-o", &p("a.onnx")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // default pipeline, ai.onnx target: both q and k fused, in the report
+    let o = rotor(&["opt", &p("a.onnx"), "-o", &p("f.onnx"), "--report", &p("r.json"), "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p("r.json")).expect("report")).expect("json");
+    let fused: u64 = r["passes"].as_array().expect("passes").iter().filter(|p| p["name"] == "fuse_rope").map(|p| p["rewrites"].as_u64().expect("n")).sum();
+    assert_eq!(fused, 2, "{r}");
+    assert_eq!(r["rope_target"], "ai.onnx");
+    assert!(r["converged"].as_bool().expect("converged"));
+    let printed = rotor(&["print", &p("f.onnx")]);
+    assert_eq!(String::from_utf8_lossy(&printed.stdout).matches("RotaryEmbedding(").count(), 2);
+    // the same bytes from the same input
+    let o = rotor(&["opt", &p("a.onnx"), "-o", &p("g.onnx"), "-q"]);
+    assert!(o.status.success());
+    assert_eq!(std::fs::read(p("f.onnx")).expect("f"), std::fs::read(p("g.onnx")).expect("g"));
+    // lowered back: no fused op, and --explain says when nothing was left alone
+    let o = rotor(&["opt", &p("f.onnx"), "-o", &p("l.onnx"), "--passes", "lower-rope,dce", "--explain"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("explain: no candidate was left alone"), "{}", stderr(&o));
+    let printed = rotor(&["print", &p("l.onnx")]);
+    assert!(!String::from_utf8_lossy(&printed.stdout).contains("RotaryEmbedding"));
+    // bad flags: exit 2 naming the flag
+    let o = rotor(&["opt", &p("a.onnx"), "-o", &p("x.onnx"), "--rope-target", "tensorrt"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--rope-target") && stderr(&o).contains("decomposed"), "{}", stderr(&o));
+    assert!(!dir.path().join("x.onnx").exists());
+    // --help lists every pass
+    let help = rotor(&["opt", "--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    for pass in ["dce", "eliminate-noops", "cse", "fold-constants", "fuse-rope", "lower-rope", "--rope-target", "--verify", "--explain", "--report"] {
+        assert!(text.contains(pass), "--help does not mention {pass}");
+    }
+}
+
+#[test]
+fn opt_explains_why_a_near_miss_was_not_fused() {
+    // q·cos + q·sin: "rotate" is the identity, which is no pair swap
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |n: &str| dir.path().join(n).to_str().expect("utf8").to_string();
+    let o = rotor(&["export", "rotary", "--dim", "16", "-o", &p("a.onnx")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&rotor(&["print", &p("a.onnx")]).stdout).to_string();
+    assert!(text.contains("Split") || text.contains("Gather"), "rotor's decomposed form swaps with Split or Gather:\n{text}");
+    let o = rotor(&["opt", &p("a.onnx"), "-o", &p("b.onnx"), "--passes", "fuse-rope,dce", "--rope-target", "decomposed", "--explain"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // already rotor's compact form: nothing to do for the decomposed target
+    assert!(!stderr(&o).contains("fuse-rope "), "{}", stderr(&o));
+}
+
+#[test]
+fn opt_verify_fails_when_the_outputs_differ() {
+    if rotor_ort_missing() {
+        return;
+    }
+    // a model drawing random numbers differs from itself run to run: --verify must say so
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |n: &str| dir.path().join(n).to_str().expect("utf8").to_string();
+    let mut g = rotor_builder::Graph::new("random", 17).expect("graph");
+    let x = g.input("x", rotor_builder::DType::F32, [rotor_builder::Dim::sym("N"), rotor_builder::Dim::Fixed(4)]).expect("x");
+    let r = g.add_node("noise", "RandomNormalLike", &[Some(x)], vec![]).expect("noise");
+    let y = g.add("y", x, r).expect("y");
+    g.output("y", y).expect("out");
+    std::fs::write(p("random.onnx"), rotor_export::to_bytes(&g).expect("bytes")).expect("write");
+    let o = rotor(&["opt", &p("random.onnx"), "-o", &p("out.onnx"), "--passes", "none", "--verify"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("FAILED"), "{}", stderr(&o));
+    // and passes on a deterministic model, at the chosen sizes
+    let o = rotor(&["export", "rotary", "--dim", "16", "--mode", "qk", "-o", &p("a.onnx")]);
+    assert!(o.status.success());
+    let o = rotor(&["opt", &p("a.onnx"), "-o", &p("b.onnx"), "--verify", "--dim", "N=1,37,70"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o).matches("verify [").count(), 6, "3 bindings x 2 outputs:\n{}", stderr(&o));
+    let o = rotor(&["opt", &p("a.onnx"), "-o", &p("b.onnx"), "--verify", "--dim", "S=3"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -28,6 +28,7 @@
 pub mod cse;
 pub mod dce;
 mod feat;
+pub mod fold;
 pub mod fuse_rope;
 pub mod lower_rope;
 pub mod noops;
@@ -188,13 +189,15 @@ pub const PASSES: &[PassInfo] = &[
     PassInfo { name: dce::NAME, summary: dce::SUMMARY, make: || Box::new(dce::Dce) },
     PassInfo { name: noops::NAME, summary: noops::SUMMARY, make: || Box::new(noops::EliminateNoops) },
     PassInfo { name: cse::NAME, summary: cse::SUMMARY, make: || Box::new(cse::Cse) },
+    PassInfo { name: fold::NAME, summary: fold::SUMMARY, make: || Box::new(fold::FoldConstants) },
     PassInfo { name: fuse_rope::NAME, summary: fuse_rope::SUMMARY, make: || Box::new(fuse_rope::FuseRope) },
     PassInfo { name: lower_rope::NAME, summary: lower_rope::SUMMARY, make: || Box::new(lower_rope::LowerRope) },
 ];
 
-/// The pipeline `rotor opt` runs when no passes are named: cleanup, then RoPE fusion, then
-/// cleanup of what fusion left dead.
-pub const DEFAULT_PIPELINE: &[&str] = &[noops::NAME, cse::NAME, dce::NAME, fuse_rope::NAME, dce::NAME];
+/// The pipeline `rotor opt` runs when no passes are named: cleanup (no-ops, constant and
+/// shape-chain folding, CSE, DCE), then RoPE fusion, then cleanup of what fusion left dead;
+/// repeated until nothing changes.
+pub const DEFAULT_PIPELINE: &[&str] = &[noops::NAME, fold::NAME, cse::NAME, dce::NAME, fuse_rope::NAME, dce::NAME];
 
 /// Look a pass up by its snake_case or kebab-case name.
 pub fn pass_by_name(name: &str) -> Option<&'static PassInfo> {
