@@ -61,11 +61,12 @@ none: no pass, a lossless round trip\n  \
 dce: remove nodes and initializers nothing reads\n  \
 eliminate-noops: remove Identity, same-type Cast, same-shape Reshape/Expand, identity Transpose/Slice, x*1, ...\n  \
 cse: merge identical nodes and identical constants/initializers\n  \
+fold-constants: fold constant subgraphs (exact ops only, size-limited) and shape chains over symbolic dims\n  \
 fuse-rope: fuse x*cos + rotate(x)*sin (rotate_half, interleaved pairs, partial rotation, xPos scales, rotor's own \
 decomposed form) into one op per rotated tensor, the op chosen by --rope-target; only what is proven equivalent \
 (pairing, signs, cos/sin equal on both features of a pair, read from the model's own tables)\n  \
 lower-rope: rewrite ai.onnx and com.microsoft RotaryEmbedding as standard ops\n\
-Default pipeline: eliminate-noops, cse, dce, fuse-rope, dce.\n\n\
+Default pipeline: eliminate-noops, fold-constants, cse, dce, fuse-rope, dce.\n\n\
 Every attribute kind, element type, \
 declared type (sequence, map, optional included), doc string, metadata, model-local function, opset import and \
 sparse initializer is kept; initializers stored as external data stay external (copied file to file, never read \

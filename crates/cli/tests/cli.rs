@@ -348,9 +348,14 @@ fn opt_fuses_rotors_decomposed_export_reports_and_explains() {
     // --help lists every pass
     let help = rotor(&["opt", "--help"]);
     let text = String::from_utf8_lossy(&help.stdout);
-    for pass in ["dce", "eliminate-noops", "cse", "fold-constants", "fuse-rope", "lower-rope", "--rope-target", "--verify", "--explain", "--report"] {
-        assert!(text.contains(pass), "--help does not mention {pass}");
+    for pass in rotor_passes::PASSES {
+        assert!(text.contains(&pass.name.replace('_', "-")), "--help does not mention {}", pass.name);
     }
+    for flag in ["--rope-target", "--verify", "--explain", "--report"] {
+        assert!(text.contains(flag), "--help does not mention {flag}");
+    }
+    let pipeline: Vec<String> = rotor_passes::DEFAULT_PIPELINE.iter().map(|p| p.replace('_', "-")).collect();
+    assert!(text.contains(&format!("Default pipeline: {}.", pipeline.join(", "))), "--help states another default pipeline:\n{text}");
 }
 
 #[test]
@@ -378,8 +383,10 @@ fn opt_verify_fails_when_the_outputs_differ() {
     let p = |n: &str| dir.path().join(n).to_str().expect("utf8").to_string();
     let mut g = rotor_builder::Graph::new("random", 17).expect("graph");
     let x = g.input("x", rotor_builder::DType::F32, [rotor_builder::Dim::sym("N"), rotor_builder::Dim::Fixed(4)]).expect("x");
-    let r = g.add_node("noise", "RandomNormalLike", &[Some(x)], vec![]).expect("noise");
-    let y = g.add("y", x, r).expect("y");
+    // Dropout in training mode zeroes a random half of the elements on every run
+    let ratio = g.constant("ratio", rotor_builder::Tensor::scalar_f32(0.5)).expect("ratio");
+    let training = g.constant("training", rotor_builder::Tensor::new(vec![], rotor_builder::TensorData::Bool(vec![true])).expect("bool")).expect("training");
+    let y = g.add_node("drop", "Dropout", &[Some(x), Some(ratio), Some(training)], vec![]).expect("drop");
     g.output("y", y).expect("out");
     std::fs::write(p("random.onnx"), rotor_export::to_bytes(&g).expect("bytes")).expect("write");
     let o = rotor(&["opt", &p("random.onnx"), "-o", &p("out.onnx"), "--passes", "none", "--verify"]);

@@ -7,8 +7,9 @@
 //! init w1 = T,  init w2 = T       same element type, dims and bytes (neither a graph input)
 //! ```
 //! Rewrite: readers of `b` (of `w2`) read `a` (`w1`); `b` is removed (`w2` is left to `dce`).
-//! Ops that draw random numbers and nodes holding subgraphs are never merged. Only inline
-//! initializers up to 1 MiB are compared (weights do not repeat; shape vectors and tables do).
+//! Ops that draw random numbers and nodes holding subgraphs are never merged. Only
+//! initializers up to 1 MiB are compared (weights do not repeat; shape vectors and tables do),
+//! external ones read through their mapping.
 
 use std::collections::HashMap;
 
@@ -46,7 +47,7 @@ impl Pass for Cse {
         let mut seen: HashMap<(String, Vec<i64>, Vec<u8>), Value> = HashMap::new();
         let mut dups = Vec::new();
         for (v, t) in g.initializers() {
-            if g.inputs().contains(v) || g.is_unused(*v) || t.is_external() || t.byte_len() > MAX_COMPARED_BYTES {
+            if g.inputs().contains(v) || g.is_unused(*v) || t.byte_len() > MAX_COMPARED_BYTES {
                 continue;
             }
             let Some(bytes) = t.raw_bytes() else { continue };

@@ -319,3 +319,46 @@ fn unknown_pass_names_are_refused_before_anything_runs() {
     }
     assert_eq!(rotor_export::to_bytes(&g).unwrap(), before);
 }
+
+#[test]
+fn fold_constants_folds_exact_ops_and_shape_chains_only() {
+    let mut g = Graph::new("g", 17).unwrap();
+    let x = g.input("x", DType::F32, [Dim::sym("N"), Dim::Fixed(4)]).unwrap();
+    // static dim of a symbolic shape -> a constant; the symbolic one twice -> one value
+    let d = g.shape_of("d", x, 1, Some(2)).unwrap();
+    let n1 = g.shape_of("n1", x, 0, Some(1)).unwrap();
+    let n2 = g.shape_of("n2", x, 0, Some(1)).unwrap();
+    let s = g.concat("s", &[n1, d], 0).unwrap();
+    let s2 = g.concat("s2", &[n2, d], 0).unwrap();
+    let y = g.reshape("y", x, s).unwrap();
+    let z = g.reshape("z", x, s2).unwrap();
+    // exact arithmetic on constants folds; cos of a constant does not
+    let a = g.constant("a", Tensor::f32(vec![4], vec![1.0, 2.0, 3.0, 4.0]).unwrap()).unwrap();
+    let b = g.constant("b", Tensor::f32(vec![4], vec![0.5, 0.25, 3.0, 7.0]).unwrap()).unwrap();
+    let ab = g.div("ab", a, b).unwrap();
+    let c = g.cos("c", ab).unwrap();
+    let y = g.mul("ym", y, c).unwrap();
+    let y = g.add("yz", y, z).unwrap();
+    g.output("out", y).unwrap();
+    let r = run(&mut g, &["fold_constants", "dce"]);
+    assert!(rewrites(&r, "fold_constants") >= 3, "{r:?}");
+    assert_eq!(count(&g, "Div"), 0, "1/0.5 ... folded");
+    assert_eq!(count(&g, "Cos"), 1, "cos is left to the runtime");
+    let folded = g.initializers().iter().find(|(v, _)| g.value_name(*v).starts_with("ab")).map(|(_, t)| t.clone()).unwrap();
+    assert_eq!(folded, Tensor::f32(vec![4], vec![2.0, 8.0, 1.0, 4.0 / 7.0]).unwrap(), "each element correctly rounded to f32");
+    assert_eq!(count(&g, "Shape"), 1, "N is read once; the static 4 is a constant");
+}
+
+#[test]
+fn fold_constants_will_not_blow_a_model_up() {
+    let mut g = Graph::new("g", 17).unwrap();
+    let x = g.input("x", DType::F32, [Dim::Fixed(512), Dim::Fixed(512)]).unwrap();
+    let one = g.constant("one", Tensor::scalar_f32(1.5)).unwrap();
+    let shape = g.const_i64s("shape", &[512, 512]).unwrap();
+    let big = g.expand("big", one, shape).unwrap(); // 1 MiB from 4 bytes
+    let y = g.mul("y", x, big).unwrap();
+    g.output("y", y).unwrap();
+    let r = run(&mut g, &["fold_constants"]);
+    assert_eq!(count(&g, "Expand"), 1);
+    assert!(r.rejections.iter().any(|r| r.reason.contains("would add")), "{:?}", r.rejections);
+}

@@ -95,12 +95,23 @@ pub fn infer(ctx: &InferCtx) -> Option<InferResult> {
             "ReduceL2" | "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceSumSquare" => nn::infer_reduce,
             "RotaryEmbedding" => nn::infer_rotary_embedding,
             "If" => infer_if,
+            "Dropout" => infer_dropout,
             _ => return None,
         },
         ("com.microsoft", "RotaryEmbedding") => nn::infer_ms_rotary_embedding,
         _ => return None,
     };
     Some(f(ctx))
+}
+
+/// `Dropout`: the input's type, and a Bool mask of its shape.
+fn infer_dropout(ctx: &InferCtx) -> InferResult {
+    let x = ctx.input(0, "data")?;
+    let mut out = vec![Inferred { dtype: x.dtype, shape: x.shape.clone(), sym_value: None }];
+    if ctx.num_outputs > 1 {
+        out.push(Inferred { dtype: DType::Bool, shape: x.shape.clone(), sym_value: None });
+    }
+    Ok(out)
 }
 
 /// `If`: the outputs of `then_branch`, where `else_branch` agrees on each type.
