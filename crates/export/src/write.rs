@@ -21,16 +21,19 @@ fn temp_path(path: &Path) -> PathBuf {
 /// Write `bytes` to `path` atomically: a temp file in the same directory, fsync, rename. On any
 /// error the temp file is removed and `path` is left as it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    write_atomic_with(path, &mut |f| f.write_all(bytes).map_err(ExportError::io("cannot write", path)))
+    write_atomic_with(path, true, &mut |f| f.write_all(bytes).map_err(ExportError::io("cannot write", path)))
 }
 
-/// Write a file atomically, its content streamed by `fill` into the temp file.
-fn write_atomic_with(path: &Path, fill: &mut dyn FnMut(&mut std::fs::File) -> Result<(), ExportError>) -> Result<(), ExportError> {
+/// Write a file atomically, its content streamed by `fill` into the temp file (fsynced before
+/// the rename when `sync`).
+fn write_atomic_with(path: &Path, sync: bool, fill: &mut dyn FnMut(&mut std::fs::File) -> Result<(), ExportError>) -> Result<(), ExportError> {
     let tmp = temp_path(path);
     let result = (|| {
         let mut f = std::fs::File::create(&tmp).map_err(ExportError::io("cannot create", path))?;
         fill(&mut f)?;
-        f.sync_all().map_err(ExportError::io("cannot sync", &tmp))?;
+        if sync {
+            f.sync_all().map_err(ExportError::io("cannot sync", &tmp))?;
+        }
         std::fs::rename(&tmp, path).map_err(ExportError::io("cannot rename into", path))
     })();
     if result.is_err() {
@@ -78,7 +81,7 @@ pub fn write_model(g: &Graph, path: &Path, opts: &ExportOptions) -> Result<Vec<P
     let mut written = Vec::new();
     if !layout.is_empty() {
         let data_path = path.with_file_name(&file_name);
-        write_atomic_with(&data_path, &mut |f| {
+        write_atomic_with(&data_path, opts.sync, &mut |f| {
             let mut pos = 0u64;
             for (v, t) in g.initializers() {
                 let Some((offset, length)) = layout.get(v) else { continue };
@@ -104,7 +107,7 @@ pub fn write_model(g: &Graph, path: &Path, opts: &ExportOptions) -> Result<Vec<P
         })?;
         written.push(data_path);
     }
-    if let Err(e) = write_atomic(path, &bytes) {
+    if let Err(e) = write_atomic_with(path, opts.sync, &mut |f| f.write_all(&bytes).map_err(ExportError::io("cannot write", path))) {
         // Leave no partial output: drop the data file written for this model.
         for p in &written {
             let _ = std::fs::remove_file(p);

@@ -34,6 +34,44 @@ pub const GROWTH_LIMIT: u64 = 64 << 10;
 /// The pass.
 pub struct FoldConstants;
 
+/// Ops [`eval`] computes exactly.
+const EXACT_OPS: &[&str] = &[
+    "Identity",
+    "Neg",
+    "Abs",
+    "Sqrt",
+    "Not",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Max",
+    "Min",
+    "Equal",
+    "Less",
+    "Greater",
+    "LessOrEqual",
+    "GreaterOrEqual",
+    "And",
+    "Or",
+    "Xor",
+    "Where",
+    "Cast",
+    "Shape",
+    "Size",
+    "Reshape",
+    "Unsqueeze",
+    "Squeeze",
+    "Concat",
+    "Gather",
+    "Slice",
+    "Transpose",
+    "Expand",
+    "Tile",
+    "ConstantOfShape",
+    "Range",
+];
+
 /// Values for evaluation.
 #[derive(Clone, Debug)]
 enum Data {
@@ -137,6 +175,7 @@ fn elementwise(op: &str, a: &Arr, b: &Arr, out_dtype: DType) -> Option<Arr> {
                     "Sub" => p - q,
                     "Mul" => p * q,
                     "Div" => p / q,
+                    "Max" | "Min" if p.is_nan() || q.is_nan() => return None,
                     "Max" => p.max(q),
                     "Min" => p.min(q),
                     _ => return None,
@@ -319,7 +358,8 @@ fn eval(n: &Node, ins: &[Option<Arr>], out_dtype: DType) -> Option<Vec<Arr>> {
             let a = x()?;
             let s = arg(1)?.ints()?;
             let allowzero = attr_int(n, "allowzero", 0) != 0;
-            let mut dims: Vec<i64> = s.iter().enumerate().map(|(i, d)| if *d == 0 && !allowzero { a.dims.get(i).map_or(-2, |x| *x as i64) } else { *d }).collect();
+            let mut dims: Vec<i64> =
+                s.iter().enumerate().map(|(i, d)| if *d == 0 && !allowzero { a.dims.get(i).map_or(-2, |x| *x as i64) } else { *d }).collect();
             let known: i64 = dims.iter().filter(|d| **d >= 0).product();
             let total = a.len() as i64;
             if let Some(p) = dims.iter().position(|d| *d == -1) {
@@ -348,7 +388,8 @@ fn eval(n: &Node, ins: &[Option<Arr>], out_dtype: DType) -> Option<Vec<Arr>> {
                 }
             } else {
                 let r = dims.len();
-                let ax: Vec<usize> = if axes.is_empty() { (0..r).filter(|i| dims[*i] == 1).collect() } else { axes.iter().map(|v| norm_axis(*v, r)).collect::<Option<_>>()? };
+                let ax: Vec<usize> =
+                    if axes.is_empty() { (0..r).filter(|i| dims[*i] == 1).collect() } else { axes.iter().map(|v| norm_axis(*v, r)).collect::<Option<_>>()? };
                 if ax.iter().any(|i| dims[*i] != 1) {
                     return None;
                 }
@@ -416,7 +457,7 @@ fn eval(n: &Node, ins: &[Option<Arr>], out_dtype: DType) -> Option<Vec<Arr>> {
                 None => vec![1; starts.len()],
             };
             let mut cur = a.clone();
-            for i in 0..starts.len() {
+            for (i, start) in starts.iter().enumerate() {
                 let ax = norm_axis(*axes.get(i)?, r)?;
                 let d = cur.dims[ax] as i64;
                 let step = *steps.get(i)?;
@@ -426,13 +467,13 @@ fn eval(n: &Node, ins: &[Option<Arr>], out_dtype: DType) -> Option<Vec<Arr>> {
                 let norm = |v: i64| if v < 0 { v.saturating_add(d) } else { v };
                 let mut keep = Vec::new();
                 if step > 0 {
-                    let (mut k, e) = (norm(starts[i]).clamp(0, d), norm(*ends.get(i)?).clamp(0, d));
+                    let (mut k, e) = (norm(*start).clamp(0, d), norm(*ends.get(i)?).clamp(0, d));
                     while k < e {
                         keep.push(k as usize);
                         k += step;
                     }
                 } else {
-                    let (mut k, e) = (norm(starts[i]).clamp(-1, d - 1), norm(*ends.get(i)?).clamp(-1, d - 1));
+                    let (mut k, e) = (norm(*start).clamp(-1, d - 1), norm(*ends.get(i)?).clamp(-1, d - 1));
                     while k > e {
                         keep.push(k as usize);
                         k += step;
@@ -577,9 +618,14 @@ impl Pass for FoldConstants {
             // 2. every input constant: evaluate exact ops
             if known.is_empty()
                 && let Some(n) = g.node(id)
+                && EXACT_OPS.contains(&n.op_type.as_str())
+                && n.inputs.iter().flatten().all(|v| constant(g, *v).is_some_and(|t| t.len() <= 1 << 20))
             {
-                let ins: Vec<Option<Arr>> =
-                    n.inputs.iter().map(|i| i.and_then(|v| constant(g, v)).and_then(|t| if t.len() <= 1 << 20 { Arr::from_tensor(&t) } else { None })).collect();
+                let ins: Vec<Option<Arr>> = n
+                    .inputs
+                    .iter()
+                    .map(|i| i.and_then(|v| constant(g, v)).and_then(|t| if t.len() <= 1 << 20 { Arr::from_tensor(&t) } else { None }))
+                    .collect();
                 let all_const = !n.inputs.is_empty() && n.inputs.iter().zip(&ins).all(|(i, a)| i.is_none() || a.is_some());
                 if all_const && outs.len() == 1 && !matches!(g.dtype(outs[0]), DType::F16 | DType::BF16) {
                     let in_bytes: u64 = ins.iter().flatten().map(bytes_of).sum();
