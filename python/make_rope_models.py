@@ -23,6 +23,9 @@ traced dim of size 1 — with dynamic batch and sequence):
                        its export fixes the sequence length (get_scale's len(t) // 2 is a Python
                        int), so its tables are constants and it is tested at that length only
   rotary_cached_keys   the same with rotate_queries_with_cached_keys (3 memory keys, partial 8/16)
+  rotary_xpos_ts, rotary_cached_keys_ts
+                       the two modules above through the TorchScript exporter (dynamo=False,
+                       opset 17: no value_info, shapes computed by Shape/Gather/Where chains)
 
 Nothing is downloaded (HF_HUB_OFFLINE=1); weights come from fixed seeds. Re-running is instant
 while DIR/.stamp matches this script and the package versions.
@@ -129,6 +132,12 @@ def torch_models() -> dict:
     }
 
 
+# the same modules through the TorchScript exporter (dynamo=False), which writes no value_info
+# and computes shapes with Shape/Gather/Where chains; it cannot export the HF or x-transformers
+# models of this torch/transformers (aten::diff, an alias-analysis assert)
+TORCHSCRIPT = {"rotary_xpos_ts": "rotary_xpos", "rotary_cached_keys_ts": "rotary_cached_keys"}
+
+
 def export_torch(name: str, build, model_dir: Path) -> None:
     """Export one model with its data sets (see the module doc for the layout)."""
     import onnx
@@ -138,6 +147,8 @@ def export_torch(name: str, build, model_dir: Path) -> None:
 
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed" notes
     warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)  # the TorchScript exporter's notice
+    warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
     torch.manual_seed(0)
     model = build().eval()
     model_dir.mkdir(parents=True)
@@ -147,9 +158,14 @@ def export_torch(name: str, build, model_dir: Path) -> None:
     log = io.StringIO()
     try:
         with contextlib.redirect_stdout(log):  # the exporter's progress lines
-            torch.onnx.export(model, (trace_ids,), str(path), dynamo=True, external_data=True,
-                              input_names=["input_ids"], output_names=["logits"],
-                              dynamic_shapes={"input_ids": dims})
+            if name in TORCHSCRIPT.keys():
+                torch.onnx.export(model, (trace_ids,), str(path), dynamo=False, opset_version=17,
+                                  input_names=["input_ids"], output_names=["logits"],
+                                  dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}})
+            else:
+                torch.onnx.export(model, (trace_ids,), str(path), dynamo=True, external_data=True,
+                                  input_names=["input_ids"], output_names=["logits"],
+                                  dynamic_shapes={"input_ids": dims})
     except Exception:
         print(log.getvalue(), file=sys.stderr)
         raise
@@ -182,7 +198,9 @@ def make_torch(group_dir: Path, names=None) -> list[str]:
     Returns the failures."""
     group_dir.mkdir(parents=True)
     failed = []
-    for name, build in torch_models().items():
+    models = torch_models()
+    models.update({ts: models[src] for ts, src in TORCHSCRIPT.items()})
+    for name, build in models.items():
         if names is not None and name not in names:
             continue
         t = time.perf_counter()

@@ -164,6 +164,25 @@ impl Dim {
         Some(acc)
     }
 
+    /// The sign of the value for every non-negative binding of its symbols: `Some(1)` when
+    /// it cannot be negative (all coefficients and the constant >= 0), `Some(-1)` when it
+    /// cannot be positive, `None` when it depends on the binding (or is unknown).
+    pub fn sign(&self) -> Option<i8> {
+        match self {
+            Dim::Fixed(v) => Some(if *v < 0 { -1 } else { 1 }),
+            Dim::Sym(e) => {
+                let nonneg = e.terms.values().all(|c| *c >= 0) && e.constant >= 0;
+                let nonpos = e.terms.values().all(|c| *c <= 0) && e.constant <= 0;
+                match (nonneg, nonpos) {
+                    (true, _) => Some(1),
+                    (_, true) => Some(-1),
+                    _ => None,
+                }
+            }
+            Dim::Unknown => None,
+        }
+    }
+
     /// The fixed value, if any.
     pub fn fixed(&self) -> Option<i64> {
         match self {

@@ -745,7 +745,7 @@ impl Graph {
     /// Add an initializer with an exact (unscoped) name.
     pub fn constant_raw(&mut self, name: &str, t: Tensor) -> Result<Value, BuildError> {
         let shape: Vec<Dim> = t.dims().iter().map(|d| Dim::Fixed(*d)).collect();
-        let sym_value = if t.len() <= 64 { t.as_i64s().map(|v| v.into_iter().map(Dim::Fixed).collect()) } else { None };
+        let sym_value = t.small_values();
         let v = self.new_value(name.to_string(), t.dtype(), Some(shape), sym_value, Origin::Initializer)?;
         self.init_index.insert(v, self.initializers.len());
         self.initializers.push((v, t));
@@ -783,7 +783,7 @@ impl Graph {
         let info = &mut self.values[v.0];
         info.dtype = t.dtype();
         info.shape = Some(t.dims().iter().map(|d| Dim::Fixed(*d)).collect());
-        info.sym_value = if t.len() <= 64 { t.as_i64s().map(|v| v.into_iter().map(Dim::Fixed).collect()) } else { None };
+        info.sym_value = t.small_values();
         self.initializers[i].1 = t;
         Ok(())
     }
@@ -1196,6 +1196,74 @@ impl Graph {
         self.values[v.0].origin = Origin::Detached;
         self.value_info_order.retain(|x| *x != v);
         Ok(())
+    }
+
+    /// Infer again, in node order, what is still unknown about node outputs (shapes, dims,
+    /// element types, symbolic values) from the current inputs — after passes rewired inputs
+    /// (a folded constant where a computed shape was). Never replaces anything already known,
+    /// so declared types stay as declared. Returns how many values learned something.
+    pub fn refresh_types(&mut self) -> usize {
+        let mut learned = 0;
+        for p in 0..self.nodes.len() {
+            let node = &self.nodes[p];
+            let inferred = {
+                let infos: Vec<Option<&ValueInfo>> = node.inputs.iter().map(|i| i.map(|v| &self.values[v.0])).collect();
+                let ctx = ops::InferCtx {
+                    op: &node.op_type,
+                    domain: &node.domain,
+                    inputs: infos,
+                    attrs: &node.attrs,
+                    opset: self.opset,
+                    num_outputs: node.outputs.len(),
+                };
+                match ops::infer(&ctx) {
+                    Some(Ok(outs)) => outs,
+                    _ => continue,
+                }
+            };
+            let outs: Vec<Option<Value>> = node.outputs.clone();
+            for (out, inf) in outs.iter().zip(inferred) {
+                let Some(v) = out else { continue };
+                let info = &mut self.values[v.0];
+                let mut changed = false;
+                if info.dtype == DType::Undefined && inf.dtype != DType::Undefined {
+                    info.dtype = inf.dtype;
+                    changed = true;
+                }
+                match (&mut info.shape, inf.shape) {
+                    (None, Some(s)) => {
+                        info.shape = Some(s);
+                        changed = true;
+                    }
+                    (Some(old), Some(new)) if old.len() == new.len() => {
+                        for (o, n) in old.iter_mut().zip(new) {
+                            if matches!(o, Dim::Unknown) && !matches!(n, Dim::Unknown) {
+                                *o = n;
+                                changed = true;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                match (&mut info.sym_value, inf.sym_value) {
+                    (None, Some(v)) => {
+                        info.sym_value = Some(v);
+                        changed = true;
+                    }
+                    (Some(old), Some(new)) if old.len() == new.len() => {
+                        for (o, n) in old.iter_mut().zip(new) {
+                            if matches!(o, Dim::Unknown) && !matches!(n, Dim::Unknown) {
+                                *o = n;
+                                changed = true;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                learned += usize::from(changed);
+            }
+        }
+        learned
     }
 
     /// Put the nodes in topological order, keeping the current order wherever it already is

@@ -237,6 +237,21 @@ impl Tensor {
         }
     }
 
+    /// The elements of a small tensor (at most 64) as known sizes for shape inference:
+    /// integers, and floats that hold exact integers below 2^24 (`0.0`, `1.0` of an `arange`).
+    pub fn small_values(&self) -> Option<Vec<crate::Dim>> {
+        if self.len() > 64 {
+            return None;
+        }
+        if let Some(v) = self.as_i64s() {
+            return Some(v.into_iter().map(crate::Dim::Fixed).collect());
+        }
+        if !matches!(self.dtype, DType::F32 | DType::F64) {
+            return None;
+        }
+        self.values_f64().into_iter().map(|x| (x.fract() == 0.0 && x.abs() < 16_777_216.0).then_some(crate::Dim::Fixed(x as i64))).collect()
+    }
+
     /// Little-endian raw bytes, as ONNX `raw_data` stores them (`None` for string tensors and
     /// unreadable external data).
     pub fn raw_bytes(&self) -> Option<Cow<'_, [u8]>> {

@@ -228,6 +228,10 @@ pub fn run_passes(g: &mut Graph, names: &[&str], options: &Options) -> Result<Re
             cx.pass = name;
             let t = Instant::now();
             let n = pass.run(g, &mut cx)?;
+            if n > 0 {
+                // rewired inputs (a folded shape, say) may now tell inference what it could not
+                g.refresh_types();
+            }
             stat.seconds += t.elapsed().as_secs_f64();
             stat.rewrites += n;
             changed += n;

@@ -56,8 +56,9 @@ pub(super) fn infer_arith(ctx: &InferCtx) -> InferResult {
     }
     let (Some(sa), Some(sb)) = (known_shape(a), known_shape(b)) else { return Ok(vec![Inferred::rankless(a.dtype)]) };
     let shape = broadcast_shapes(&[sa, sb])?;
+    // integer arithmetic only (float values of sizes, from a Cast, are not floored by Div)
     let sym = match (&a.sym_value, &b.sym_value) {
-        (Some(x), Some(y)) if ctx.inputs.len() == 2 => sym_binary(ctx.op, x, y),
+        (Some(x), Some(y)) if ctx.inputs.len() == 2 && a.dtype.is_int() => sym_binary(ctx.op, x, y),
         _ => None,
     };
     Ok(vec![Inferred::new(a.dtype, shape).with_value(sym)])
@@ -68,7 +69,28 @@ pub(super) fn infer_compare(ctx: &InferCtx) -> InferResult {
     let b = ctx.input(1, "B")?;
     want_same_dtype(a, b, 1)?;
     let (Some(sa), Some(sb)) = (known_shape(a), known_shape(b)) else { return Ok(vec![Inferred::rankless(DType::Bool)]) };
-    Ok(vec![Inferred::new(DType::Bool, broadcast_shapes(&[sa, sb])?)])
+    // Equal of size values (TorchScript's `expand(-1)` test) when every element is decided:
+    // equal expressions, or a size (never negative) against a negative number
+    let sym = match (ctx.op, &a.sym_value, &b.sym_value) {
+        ("Equal", Some(x), Some(y)) if a.dtype.is_int() => elementwise_sym(x, y, |p, q| match (p.fixed(), q.fixed()) {
+            (Some(m), Some(n)) => Some(m == n),
+            _ if p == q && !matches!(p, Dim::Unknown) => Some(true),
+            _ if (p.sign() == Some(1) && q.fixed().is_some_and(|n| n < 0)) || (q.sign() == Some(1) && p.fixed().is_some_and(|n| n < 0)) => Some(false),
+            _ => None,
+        }),
+        _ => None,
+    };
+    Ok(vec![Inferred::new(DType::Bool, broadcast_shapes(&[sa, sb])?).with_value(sym)])
+}
+
+/// Element-wise over two symbolic value lists (one may have a single element), booleans as
+/// 0/1; `None` unless every element is decided.
+fn elementwise_sym(a: &[Dim], b: &[Dim], f: impl Fn(&Dim, &Dim) -> Option<bool>) -> Option<Vec<Dim>> {
+    let n = a.len().max(b.len());
+    if !(a.len() == n || a.len() == 1) || !(b.len() == n || b.len() == 1) {
+        return None;
+    }
+    (0..n).map(|i| f(&a[if a.len() == 1 { 0 } else { i }], &b[if b.len() == 1 { 0 } else { i }]).map(|t| Dim::Fixed(i64::from(t)))).collect()
 }
 
 pub(super) fn infer_where(ctx: &InferCtx) -> InferResult {
@@ -80,7 +102,22 @@ pub(super) fn infer_where(ctx: &InferCtx) -> InferResult {
     }
     want_same_dtype(x, y, 2)?;
     let (Some(sc), Some(sx), Some(sy)) = (known_shape(c), known_shape(x), known_shape(y)) else { return Ok(vec![Inferred::rankless(x.dtype)]) };
-    Ok(vec![Inferred::new(x.dtype, broadcast_shapes(&[sc, sx, sy])?)])
+    // selecting between size values with a decided condition keeps them symbolic
+    let sym = match (&c.sym_value, &x.sym_value, &y.sym_value) {
+        (Some(cv), Some(xv), Some(yv)) if x.dtype.is_int() => {
+            let n = cv.len().max(xv.len()).max(yv.len());
+            let at = |v: &[Dim], i: usize| v.get(if v.len() == 1 { 0 } else { i }).cloned();
+            (0..n)
+                .map(|i| match at(cv, i)?.fixed()? {
+                    0 => at(yv, i),
+                    _ => at(xv, i),
+                })
+                .collect::<Option<Vec<Dim>>>()
+                .filter(|_| [cv.len(), xv.len(), yv.len()].iter().all(|l| *l == n || *l == 1))
+        }
+        _ => None,
+    };
+    Ok(vec![Inferred::new(x.dtype, broadcast_shapes(&[sc, sx, sy])?).with_value(sym)])
 }
 
 pub(super) fn infer_unary(ctx: &InferCtx) -> InferResult {
@@ -107,7 +144,9 @@ pub(super) fn infer_cast(ctx: &InferCtx) -> InferResult {
     let x = ctx.input(0, "input")?;
     let to = ctx.attr_int("to")?.ok_or(InferError::Attr { name: "to".into(), message: "is required".into() })?;
     let dtype = i32::try_from(to).map(DType::from_onnx_code).map_err(|_| InferError::Attr { name: "to".into(), message: format!("invalid type code {to}") })?;
-    let sym = if dtype.is_int() && x.dtype.is_int() { x.sym_value.clone() } else { None };
+    // integers keep their symbolic values as integers and as floats (sizes are exact in f32
+    // below 2^24: `arange(seq.float())` keeps its length `seq`)
+    let sym = if x.dtype.is_int() && (dtype.is_int() || dtype.is_float()) { x.sym_value.clone() } else { None };
     Ok(vec![Inferred { dtype, shape: x.shape.clone(), sym_value: sym }])
 }
 

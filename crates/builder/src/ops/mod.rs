@@ -90,6 +90,7 @@ pub fn infer(ctx: &InferCtx) -> Option<InferResult> {
             "Split" => shape::infer_split,
             "Tile" => shape::infer_tile,
             "MatMul" => nn::infer_matmul,
+            "Einsum" => nn::infer_einsum,
             "Conv" => nn::infer_conv,
             "LayerNormalization" => nn::infer_layer_norm,
             "ReduceL2" | "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceSumSquare" => nn::infer_reduce,

@@ -213,7 +213,12 @@ fn slice_len(dim: &Dim, start: &Dim, end: &Dim, step: i64) -> Dim {
                 Some(d) => Dim::Fixed(k.min(d)),
                 None => Dim::Fixed(k),
             },
-            None => v.clone(),
+            // a symbolic bound counts from the end when it cannot be positive (`-seq`);
+            // otherwise it is taken as written (in range: `Nk - Nq` with Nk >= Nq)
+            None => match v.sign() {
+                Some(-1) => dim.add(v),
+                _ => v.clone(),
+            },
         }
     };
     let (s, e) = (resolve(start), resolve(end));
@@ -356,14 +361,16 @@ pub(super) fn infer_constant_of_shape(ctx: &InferCtx) -> InferResult {
 pub(super) fn infer_constant(ctx: &InferCtx) -> InferResult {
     match ctx.attr("value") {
         Some(Attr::Tensor(t)) => {
-            let sym = if t.len() <= 64 { t.as_i64s().map(|v| v.into_iter().map(Dim::Fixed).collect()) } else { None };
+            let sym = t.small_values();
             Ok(vec![Inferred::new(t.dtype(), t.dims().iter().map(|d| Dim::Fixed(*d)).collect()).with_value(sym)])
         }
         Some(Attr::Int(v)) => Ok(vec![Inferred::new(DType::I64, vec![]).with_value(Some(vec![Dim::Fixed(*v)]))]),
         Some(Attr::Ints(v)) => {
             Ok(vec![Inferred::new(DType::I64, vec![Dim::Fixed(v.len() as i64)]).with_value(Some(v.iter().map(|x| Dim::Fixed(*x)).collect()))])
         }
-        Some(Attr::Float(_)) => Ok(vec![Inferred::new(DType::F32, vec![])]),
+        Some(Attr::Float(f)) => {
+            Ok(vec![Inferred::new(DType::F32, vec![]).with_value((f.fract() == 0.0 && f.abs() < 16_777_216.0).then(|| vec![Dim::Fixed(*f as i64)]))])
+        }
         Some(Attr::Floats(v)) => Ok(vec![Inferred::new(DType::F32, vec![Dim::Fixed(v.len() as i64)])]),
         _ => Err(InferError::Attr { name: "value".into(), message: "Constant needs a value".into() }),
     }
