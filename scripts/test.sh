@@ -21,6 +21,8 @@
 #      onnx wheel, the model folders it ships, torch.onnx.export models of HF transformers and
 #      x-transformers): each round-trips through `rotor opt --passes none` with ONNX Runtime
 #      outputs bitwise identical to the original's (python/roundtrip_check.py);
+#   6b. the RoPE models after `rotor opt --target ort-1.22` run in onnxruntime 1.22.1 (a side
+#      venv, target/venv-ort122) with the eager logits (python/ort_version_check.py);
 #   7. the IR example (examples/rotate_in_own_graph.rs) runs and checks in ORT and tract; the
 #      README quick start runs as written (scripts/readme_check.sh).
 set -euo pipefail
@@ -80,6 +82,18 @@ echo "== 6. foreign-model corpus: lossless round trips" >&2
 "$ROTOR_PYTHON" python/make_corpus.py --out target/corpus
 cargo build --locked -p rotor-cli
 "$ROTOR_PYTHON" python/roundtrip_check.py --corpus target/corpus --rotor target/debug/rotor --out target/roundtrip
+
+echo "== 6b. ONNX Runtime 1.22.1 (side venv): the RoPE models after rotor opt --target ort-1.22" >&2
+side="$root/target/venv-ort122"
+want="$(sha256sum python/requirements-ort122.txt | cut -d' ' -f1)"
+if [ ! -x "$side/bin/python" ] || [ "$(cat "$side/.rotor-requirements" 2>/dev/null)" != "$want" ]; then
+  rm -rf "$side"
+  "${PYTHON:-python3}" -m venv "$side"
+  "$side/bin/python" -m pip install --quiet --disable-pip-version-check -r python/requirements-ort122.txt >&2
+  echo "$want" > "$side/.rotor-requirements"
+fi
+"$side/bin/python" python/ort_version_check.py --rotor target/debug/rotor --models target/rope-models/torch \
+  --target ort-1.22 --expect-version 1.22.1
 
 echo "== 7. the IR example and the README's commands, as written" >&2
 cargo run --locked --quiet -p rotor-export --example rotate_in_own_graph -- target/rotate_in_own_graph.onnx > /dev/null

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use rotor_builder::Graph;
 use rotor_passes::{DEFAULT_PIPELINE, Options, RopeTarget, run_passes};
+
 use rotor_runtime::{BackendKind, NamedTensors, Tolerance};
 use rotor_tests::{assert_close, model_dir, ort_available, repo_root};
 
@@ -215,5 +216,62 @@ fn fused_graph_text_snapshots() {
         insta::assert_snapshot!(format!("{name}_before"), structure(&g));
         fuse(&mut g, RopeTarget::Onnx);
         insta::assert_snapshot!(format!("{name}_after_ai_onnx"), structure(&g));
+    }
+}
+
+/// `rotor opt --target tract`'s pipeline on every test model: the result lints clean for tract
+/// and tract's logits equal the eager model's (the HF exports stop at CumSum and the
+/// x-transformers xPos one at a boolean Equal before).
+#[test]
+fn target_tract_makes_every_model_run_in_tract() {
+    let Some(root) = models_dir("target_tract_makes_every_model_run_in_tract") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let tract = rotor_passes::targets::target("tract").unwrap();
+    let (passes, rope) = rotor_passes::targets::pipeline(tract);
+    let mut dirty_before = Vec::new();
+    for (name, rotations) in MODELS {
+        let dir = root.join("torch").join(name);
+        let mut g = rotor_export::load_file(&dir.join("model.onnx")).unwrap();
+        if !rotor_passes::targets::lint(&g, tract).is_empty() {
+            dirty_before.push(*name);
+        }
+        let options = Options { rope_target: rope, max_opset: tract.opsets.1, keep_fused: Some(rope), ..Options::default() };
+        let r = run_passes(&mut g, &passes, &options).unwrap();
+        assert!(r.converged, "{name}");
+        assert_eq!(r.passes.iter().filter(|p| p.name == "fuse_rope").map(|p| p.rewrites).sum::<usize>(), *rotations, "{name}: rotations");
+        let left = rotor_passes::targets::lint(&g, tract);
+        assert!(left.is_empty(), "{name}: still not for tract: {left:?}");
+        run_sets(&g, &dir, tmp.path(), BackendKind::Tract, &format!("{name} --target tract, in tract"));
+    }
+    assert_eq!(dirty_before, ["llama", "gpt_neox", "gptj", "phi", "x_transformers_xpos"], "models tract could not run as exported");
+}
+
+/// What each target is told about the same fused model, and rotor's own exports lint clean for
+/// the targets their form claims.
+#[test]
+fn lint_names_what_each_target_lacks() {
+    use rotor_passes::targets::{TARGETS, lint, target};
+    let cfg = serde_json::json!({"kind": "rotary", "dim": 16, "mode": "qk", "form": "fused"});
+    let fused = rotor_builder::emit::build_from_json(&cfg, None).unwrap();
+    let decomposed = rotor_builder::emit::build_from_json(&serde_json::json!({"kind": "rotary", "dim": 16, "mode": "qk", "opset": 17}), None).unwrap();
+    // the contrib op at opset 17: rotor's decomposed export fused for ORT
+    let mut fused_ms = decomposed.clone();
+    run_passes(&mut fused_ms, DEFAULT_PIPELINE, &Options { rope_target: RopeTarget::Microsoft, ..Options::default() }).unwrap();
+    assert_eq!(count(&fused_ms, "RotaryEmbedding"), 2);
+    let ops = |g: &Graph, t: &str| lint(g, target(t).unwrap()).iter().map(|f| f.op.clone()).collect::<Vec<_>>();
+    // the opset-23 op: fine for ORT 1.31, tract and TensorRT 10.15; not for ORT 1.22 or TensorRT 10.14
+    assert!(ops(&fused, "ort").is_empty());
+    assert!(ops(&fused, "tract").is_empty());
+    assert!(ops(&fused, "tensorrt-10.15").is_empty());
+    assert!(ops(&fused, "ort-1.22").contains(&"RotaryEmbedding".to_string()), "{:?}", ops(&fused, "ort-1.22"));
+    assert!(ops(&fused, "ort-1.22").contains(&"opset 23".to_string()));
+    assert!(ops(&fused, "tensorrt-10.14").contains(&"RotaryEmbedding".to_string()));
+    // the contrib op: ORT only
+    assert!(ops(&fused_ms, "ort-1.22").is_empty(), "{:?}", ops(&fused_ms, "ort-1.22"));
+    assert!(ops(&fused_ms, "tensorrt-10.15").contains(&"com.microsoft.RotaryEmbedding".to_string()));
+    assert!(ops(&fused_ms, "portable").contains(&"com.microsoft.RotaryEmbedding".to_string()));
+    // the decomposed form at opset 17 runs everywhere
+    for t in TARGETS {
+        assert!(lint(&decomposed, t).is_empty(), "{}: {:?}", t.name, lint(&decomposed, t));
     }
 }

@@ -4,6 +4,7 @@
 mod bench;
 mod check;
 mod export;
+mod lint;
 mod opt;
 
 use std::process::ExitCode;
@@ -75,6 +76,20 @@ The write is atomic: on any error (exit 2, naming the node or tensor) nothing is
         after_help = "Examples:\n  rotor opt model.onnx -o fused.onnx --verify --report report.json\n  rotor opt model.onnx -o lowered.onnx --passes lower-rope,dce\n  rotor opt model.onnx -o same.onnx --passes none"
     )]
     Opt(opt::OptArgs),
+    /// List what a deployment target cannot run in a model (exit 1 if anything), with sources.
+    #[command(
+        long_about = "Check a model against what a runtime can load and run: its opset range, op domains, and the ops \
+(or forms of ops) it lacks, each finding with the source of the fact (release notes, operator docs, runs in this \
+repository). Exit 0 clean, 1 findings, 2 invalid input. `rotor opt --target T` legalizes a model for T.\n\n\
+Targets:\n  ort             ONNX Runtime 1.31 (opsets 7..=26; RoPE as ai.onnx RotaryEmbedding)\n  \
+ort-1.22        ONNX Runtime 1.22 (opsets 7..=22; RoPE as com.microsoft RotaryEmbedding)\n  \
+tract           tract 0.23 (RoPE decomposed; boolean Equal and int64 CumSum rewritten)\n  \
+tensorrt-10.14  TensorRT 10.14 parser (opsets 9..=20; RoPE decomposed; Slice/Squeeze/Unsqueeze axes constant)\n  \
+tensorrt-10.15  TensorRT 10.15 parser (RoPE as ai.onnx RotaryEmbedding)\n  \
+portable        opset 17, standard ops only\n  all             every target",
+        after_help = "Example:\n  rotor lint model.onnx --target tract --target ort-1.22"
+    )]
+    Lint(lint::LintArgs),
     /// Print the graph text of a model (one line per node, types and symbolic shapes).
     #[command(long_about = "Print the graph text of any ONNX model: one line per node (`out = Op(in, ...) {attrs} : types`), \
 subgraphs indented under their node with the outer values they capture, initializers with their first values and a \
@@ -110,6 +125,7 @@ fn main() -> ExitCode {
         Command::Export(a) => export::run(a),
         Command::Check(a) => check::run(a),
         Command::Opt(a) => opt::run(a),
+        Command::Lint(a) => lint::run(a),
         Command::Print { model, summary } => print(&model, summary),
         Command::Diff { a, b, quiet } => diff(&a, &b, quiet),
         Command::Bench(a) => bench::run(a),

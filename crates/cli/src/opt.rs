@@ -31,6 +31,13 @@ pub struct OptArgs {
     /// for runtimes with neither op).
     #[arg(long, value_name = "T", default_value = "ai.onnx")]
     rope_target: String,
+    /// Legalize for a deployment target (`rotor lint --help` lists them): the default pipeline
+    /// with RoPE fused into the op the target has (or decomposed where it has none), fused ops
+    /// it lacks lowered, no opset upgrade beyond what it loads, and the rewrites it needs
+    /// (tract: boolean Equal, int64 CumSum). The result is then linted: exit 1 if the target
+    /// still cannot run something. Overrides --rope-target; --passes replaces the pipeline.
+    #[arg(long, value_name = "T")]
+    target: Option<String>,
     /// Write the pass report (rewrites and time per pass, node counts, rejections) as JSON.
     #[arg(long, value_name = "R.json")]
     report: Option<PathBuf>,
@@ -122,7 +129,22 @@ fn verify(original: &Path, result: &Path, g: &rotor_builder::Graph, dims: &[Stri
 pub fn run(a: OptArgs) -> Result<u8, Failure> {
     let target = RopeTarget::parse(&a.rope_target)
         .ok_or_else(|| Failure::usage(format!("--rope-target {:?}: expected one of {}", a.rope_target, RopeTarget::ALL.map(|(n, _)| n).join(", "))))?;
-    let names: Vec<String> = if a.passes.is_empty() { DEFAULT_PIPELINE.iter().map(|s| s.to_string()).collect() } else { a.passes.clone() };
+    let target_def = match &a.target {
+        Some(t) => Some(crate::lint::resolve(std::slice::from_ref(t))?.into_iter().next().ok_or_else(|| Failure::usage("--target: none"))?),
+        None => None,
+    };
+    let (target_passes, target) = match target_def {
+        Some(t) => {
+            let (p, rope) = rotor_passes::targets::pipeline(t);
+            (Some(p), rope)
+        }
+        None => (None, target),
+    };
+    let names: Vec<String> = match (&target_passes, a.passes.is_empty()) {
+        (_, false) => a.passes.clone(),
+        (Some(p), true) => p.iter().map(|s| s.to_string()).collect(),
+        (None, true) => DEFAULT_PIPELINE.iter().map(|s| s.to_string()).collect(),
+    };
     let names: Vec<&str> = names.iter().map(String::as_str).filter(|n| *n != "none").collect();
     for n in &names {
         if rotor_passes::pass_by_name(n).is_none() {
@@ -133,8 +155,12 @@ pub fn run(a: OptArgs) -> Result<u8, Failure> {
     let mut g = rotor_export::load_file(&a.input).map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
     let loaded_ms = t0.elapsed().as_secs_f64() * 1e3;
     let t1 = Instant::now();
-    let report = rotor_passes::run_passes(&mut g, &names, &Options { rope_target: target, ..Options::default() })
-        .map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
+    let mut options = Options { rope_target: target, ..Options::default() };
+    if let Some(t) = target_def {
+        options.max_opset = t.opsets.1;
+        options.keep_fused = Some(target);
+    }
+    let report = rotor_passes::run_passes(&mut g, &names, &options).map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
     let pass_ms = t1.elapsed().as_secs_f64() * 1e3;
     let t2 = Instant::now();
     let written = rotor_export::write_model(&g, &a.output, &rotor_export::ExportOptions { sync: a.fsync, ..Default::default() }).map_err(Failure::usage)?;
@@ -174,6 +200,21 @@ pub fn run(a: OptArgs) -> Result<u8, Failure> {
     }
     if a.verify && !verify(&a.input, &a.output, &g, &a.dims, a.quiet)? {
         return Err(Failure::failed("--verify: the optimized model's outputs differ from the original's past tolerance"));
+    }
+    if let Some(t) = target_def {
+        let findings = rotor_passes::targets::lint(&g, t);
+        if !findings.is_empty() {
+            let lines: Vec<String> = findings.iter().map(|f| format!("  {} ({}): {}  [source: {}]", f.node, f.op, f.why, f.source)).collect();
+            return Err(Failure::failed(format!(
+                "--target {}: the result still has {} node(s) it cannot run (written anyway):\n{}",
+                t.name,
+                findings.len(),
+                lines.join("\n")
+            )));
+        }
+        if !a.quiet {
+            eprintln!("--target {}: the result lints clean", t.name);
+        }
     }
     Ok(0)
 }

@@ -401,3 +401,36 @@ fn opt_verify_fails_when_the_outputs_differ() {
     let o = rotor(&["opt", &p("a.onnx"), "-o", &p("b.onnx"), "--verify", "--dim", "S=3"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn lint_reports_each_target_with_sources_and_opt_target_legalizes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |n: &str| dir.path().join(n).to_str().expect("utf8").to_string();
+    let o = rotor(&["export", "rotary", "--dim", "16", "--mode", "qk", "--form", "fused", "-o", &p("f.onnx")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // the opset-23 op: ORT 1.22 and TensorRT 10.14 cannot run it; the finding names its source
+    let o = rotor(&["lint", &p("f.onnx"), "--target", "ort-1.22", "--target", "ort"]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("RotaryEmbedding") && out.contains("source:") && out.contains("ort: clean"), "{out}");
+    let o = rotor(&["lint", &p("f.onnx"), "--target", "all"]);
+    assert_eq!(o.status.code(), Some(1));
+    // legalized for ORT 1.22: the contrib op, and the result lints clean (exit 0)
+    let o = rotor(&["opt", &p("f.onnx"), "-o", &p("o.onnx"), "--target", "ort-1.22"]);
+    // an opset-23 model cannot go back to opset 22: refused, written anyway, exit 1
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("opset 23"), "{}", stderr(&o));
+    let o = rotor(&["export", "rotary", "--dim", "16", "--mode", "qk", "--opset", "17", "-o", &p("d.onnx")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = rotor(&["opt", &p("d.onnx"), "-o", &p("m.onnx"), "--target", "ort-1.22", "--report", &p("r.json")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("lints clean"), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p("r.json")).expect("report")).expect("json");
+    assert_eq!(r["rope_target"], "com.microsoft");
+    let o = rotor(&["lint", &p("m.onnx"), "--target", "ort-1.22"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    // unknown target: exit 2, listing the known ones
+    let o = rotor(&["lint", &p("d.onnx"), "--target", "onnxruntime-web"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("tensorrt-10.15"), "{}", stderr(&o));
+}

@@ -480,6 +480,9 @@ impl Pass for FuseRope {
                 cx.reject(&name, "partial rotation: com.microsoft.RotaryEmbedding needs num_heads with rotary_embedding_dim, and the head count is symbolic");
                 continue;
             }
+            if target == RopeTarget::Onnx && cx.options.max_opset < 23 {
+                return Err(cx.refuse(format!("{name}: the ai.onnx RotaryEmbedding needs opset 23, above the target's {}", cx.options.max_opset)));
+            }
             if target == RopeTarget::Onnx && g.opset() < 23 {
                 crate::opset::upgrade(g, 23).map_err(|e| {
                     cx.refuse(format!("{name}: fusing into ai.onnx RotaryEmbedding needs opset 23, and this model cannot be raised to it: {e} (use --rope-target com.microsoft or decomposed)"))

@@ -30,9 +30,11 @@ pub mod dce;
 mod feat;
 pub mod fold;
 pub mod fuse_rope;
+pub mod legalize_tract;
 pub mod lower_rope;
 pub mod noops;
 pub mod opset;
+pub mod targets;
 mod util;
 
 use std::time::Instant;
@@ -96,11 +98,15 @@ pub struct Options {
     pub rope_target: RopeTarget,
     /// Cap on pipeline rounds (the driver repeats the pipeline until nothing changes).
     pub max_rounds: usize,
+    /// The highest ai.onnx opset a pass may raise the model to (a deployment target's limit).
+    pub max_opset: i64,
+    /// The fused op `lower_rope` leaves alone (a deployment target's own op); `None`: lower both.
+    pub keep_fused: Option<RopeTarget>,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { rope_target: RopeTarget::default(), max_rounds: 8 }
+        Options { rope_target: RopeTarget::default(), max_rounds: 8, max_opset: i64::MAX, keep_fused: None }
     }
 }
 
@@ -192,6 +198,7 @@ pub const PASSES: &[PassInfo] = &[
     PassInfo { name: fold::NAME, summary: fold::SUMMARY, make: || Box::new(fold::FoldConstants) },
     PassInfo { name: fuse_rope::NAME, summary: fuse_rope::SUMMARY, make: || Box::new(fuse_rope::FuseRope) },
     PassInfo { name: lower_rope::NAME, summary: lower_rope::SUMMARY, make: || Box::new(lower_rope::LowerRope) },
+    PassInfo { name: legalize_tract::NAME, summary: legalize_tract::SUMMARY, make: || Box::new(legalize_tract::LegalizeTract) },
 ];
 
 /// The pipeline `rotor opt` runs when no passes are named: cleanup (no-ops, constant and

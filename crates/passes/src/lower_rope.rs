@@ -171,8 +171,18 @@ impl Pass for LowerRope {
     }
 
     fn run(&self, g: &mut Graph, cx: &mut Cx) -> Result<usize, PassError> {
-        let ids: Vec<NodeId> =
-            g.nodes().iter().filter(|n| n.op_type == "RotaryEmbedding" && (is_onnx(n) || n.domain == "com.microsoft")).map(|n| n.id).collect();
+        let keep = cx.options.keep_fused;
+        let ids: Vec<NodeId> = g
+            .nodes()
+            .iter()
+            .filter(|n| n.op_type == "RotaryEmbedding")
+            .filter(|n| match (is_onnx(n), n.domain == "com.microsoft") {
+                (true, _) => keep != Some(crate::RopeTarget::Onnx),
+                (_, true) => keep != Some(crate::RopeTarget::Microsoft),
+                _ => false,
+            })
+            .map(|n| n.id)
+            .collect();
         let mut done = 0;
         for id in ids {
             let Some(n) = g.node(id) else { continue };

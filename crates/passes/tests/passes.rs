@@ -362,3 +362,42 @@ fn fold_constants_will_not_blow_a_model_up() {
     assert_eq!(count(&g, "Expand"), 1);
     assert!(r.rejections.iter().any(|r| r.reason.contains("would add")), "{:?}", r.rejections);
 }
+
+#[test]
+fn legalize_tract_rewrites_boolean_equal_and_flag_cumsum_only() {
+    let mut g = Graph::new("g", 17).unwrap();
+    let a = g.input("a", DType::Bool, [Dim::sym("N")]).unwrap();
+    let b = g.input("b", DType::Bool, [Dim::sym("N")]).unwrap();
+    let e = g.equal("e", a, b).unwrap();
+    let flags = g.cast("flags", e, DType::I64).unwrap();
+    let zero = g.constant("axis", Tensor::scalar_i64(0)).unwrap();
+    let c = g.cumsum("c", flags, zero).unwrap();
+    let n = g.input("n", DType::I64, [Dim::sym("N")]).unwrap();
+    let c2 = g.cumsum("c2", n, zero).unwrap(); // arbitrary int64: an int32 sum could overflow
+    let y = g.add("y", c, c2).unwrap();
+    g.output("y", y).unwrap();
+    let r = run(&mut g, &["legalize_tract", "dce"]);
+    assert_eq!(rewrites(&r, "legalize_tract"), 2);
+    assert_eq!(count(&g, "Equal"), 0);
+    assert_eq!(count(&g, "Xor"), 1);
+    assert_eq!(count(&g, "CumSum"), 2, "one rewritten to int32, one left");
+    assert!(r.rejections.iter().any(|x| x.reason.contains("could overflow")), "{:?}", r.rejections);
+}
+
+#[test]
+fn a_target_keeps_its_own_fused_op_and_converges() {
+    let t = rotor_passes::targets::target("ort-1.22").unwrap();
+    let (passes, rope) = rotor_passes::targets::pipeline(t);
+    let mut g = rope_graph(17, rotate_half, twice, twice);
+    let opts = Options { rope_target: rope, max_opset: t.opsets.1, keep_fused: Some(rope), ..Options::default() };
+    let r = run_passes(&mut g, &passes, &opts).unwrap();
+    assert!(r.converged);
+    assert_eq!(rewrites(&r, "fuse_rope"), 1);
+    assert_eq!(rewrites(&r, "lower_rope"), 0);
+    assert_eq!(g.opset(), 17, "the contrib op needs no upgrade");
+    assert!(rotor_passes::targets::lint(&g, t).is_empty());
+    // asking for the standard op under a target that stops at opset 22 is refused
+    let mut g = rope_graph(17, rotate_half, twice, twice);
+    let opts = Options { rope_target: RopeTarget::Onnx, max_opset: 22, ..Options::default() };
+    assert!(matches!(run_passes(&mut g, &["fuse_rope"], &opts), Err(PassError::Refused { .. })));
+}
