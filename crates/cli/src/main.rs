@@ -66,7 +66,8 @@ fold-constants: fold constant subgraphs (exact ops only, size-limited) and shape
 fuse-rope: fuse x*cos + rotate(x)*sin (rotate_half, interleaved pairs, partial rotation, xPos scales, rotor's own \
 decomposed form) into one op per rotated tensor, the op chosen by --rope-target; only what is proven equivalent \
 (pairing, signs, cos/sin equal on both features of a pair, read from the model's own tables)\n  \
-lower-rope: rewrite ai.onnx and com.microsoft RotaryEmbedding as standard ops\n\
+lower-rope: rewrite ai.onnx and com.microsoft RotaryEmbedding as standard ops\n  \
+legalize-tract: rewrite what tract 0.23 cannot evaluate (boolean Equal, int64 CumSum of flags)\n\
 Default pipeline: eliminate-noops, fold-constants, cse, dce, fuse-rope, dce.\n\n\
 Every attribute kind, element type, \
 declared type (sequence, map, optional included), doc string, metadata, model-local function, opset import and \
