@@ -8,7 +8,9 @@ For each model folder (model.onnx + data.safetensors with sets `SET/input_ids`, 
 `rotor opt --target T` legalizes it into a temp folder, this interpreter's onnxruntime loads
 the result and runs every set; the logits must equal the expected ones within
 1e-4 + 1e-4*|b|, and the result must hold one fused RotaryEmbedding per rotation (the count
-`rotor opt --report` gives must equal the RotaryEmbedding nodes in the file). Also checks that
+`rotor opt --report` gives must equal the RotaryEmbedding nodes in the file). Rotor's own fused
+exports (opset 23), legalized the same way, must equal rotor's decomposed export of the same
+config run in the same onnxruntime. Also checks that
 this onnxruntime refuses the unlegalized opset-23 form (`--rope-target ai.onnx`), so the check
 cannot pass by running on the wrong runtime.
 """
@@ -64,6 +66,33 @@ def main() -> int:
                 if got.shape != want.shape or bad.any():
                     failures.append(f"{d.name} {prefix}: max |diff| {float(np.max(np.abs(got - want))):.3e}, {int(bad.sum())} elements past tolerance")
             print(f"ort_version_check: {d.name}: {fused} RotaryEmbedding, onnxruntime {ort.__version__} logits == eager")
+        # rotor's own fused exports (opset 23) legalized for the target, against rotor's
+        # decomposed export of the same config, both run here
+        rng = np.random.default_rng(0)
+        for cfg in (["--dim", "16", "--mode", "qk"], ["--dim", "16", "--mode", "qk", "--use-xpos"],
+                    ["--dim", "32", "--mode", "cached_qk", "--offset-input"]):
+            tag = "_".join(a.strip("-") for a in cfg)
+            fused, legal, plain = (Path(tmp) / f"own_{tag}_{k}.onnx" for k in ("fused", "legal", "plain"))
+            subprocess.run([args.rotor, "export", "rotary", *cfg, "--form", "fused", "-o", str(fused)], check=True, capture_output=True)
+            subprocess.run([args.rotor, "export", "rotary", *cfg, "--opset", "17", "-o", str(plain)], check=True, capture_output=True)
+            r = subprocess.run([args.rotor, "opt", str(fused), "-o", str(legal), "--target", args.target, "-q"], capture_output=True, text=True)
+            if r.returncode != 0:
+                failures.append(f"rotor export {' '.join(cfg)} --form fused: rotor opt --target {args.target}: {r.stderr.strip()}")
+                continue
+            a = ort.InferenceSession(str(legal), providers=["CPUExecutionProvider"])
+            b = ort.InferenceSession(str(plain), providers=["CPUExecutionProvider"])
+            for n in (1, 9, 70):
+                feed = {}
+                for i in a.get_inputs():
+                    if i.name == "offset":
+                        feed[i.name] = np.array(3, dtype=np.int64)
+                    else:
+                        feed[i.name] = rng.standard_normal((2, 4, n, int(i.shape[-1]))).astype(np.float32)
+                for got, want in zip(a.run(None, feed), b.run(None, feed)):
+                    checked += 1
+                    if (np.abs(got - want) > 1e-4 + 1e-4 * np.abs(want)).any():
+                        failures.append(f"rotor export {' '.join(cfg)}: legalized fused != decomposed at N={n}")
+            print(f"ort_version_check: rotor export rotary {' '.join(cfg)} --form fused, legalized: onnxruntime {ort.__version__} == decomposed")
         # the opset-23 form must be refused here, or this check proves nothing
         probe = Path(tmp) / "opset23.onnx"
         first = next(p for p in sorted(args.models.iterdir()) if (p / "model.onnx").is_file())

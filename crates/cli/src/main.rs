@@ -67,7 +67,8 @@ fuse-rope: fuse x*cos + rotate(x)*sin (rotate_half, interleaved pairs, partial r
 decomposed form) into one op per rotated tensor, the op chosen by --rope-target; only what is proven equivalent \
 (pairing, signs, cos/sin equal on both features of a pair, read from the model's own tables)\n  \
 lower-rope: rewrite ai.onnx and com.microsoft RotaryEmbedding as standard ops\n  \
-legalize-tract: rewrite what tract 0.23 cannot evaluate (boolean Equal, int64 CumSum of flags)\n\
+legalize-tract: rewrite what tract 0.23 cannot evaluate (boolean Equal, int64 CumSum of flags)\n  \
+fit-opset: lower the opset to the --target's maximum when every node provably means the same there\n\
 Default pipeline: eliminate-noops, fold-constants, cse, dce, fuse-rope, dce.\n\n\
 Every attribute kind, element type, \
 declared type (sequence, map, optional included), doc string, metadata, model-local function, opset import and \

@@ -28,6 +28,7 @@
 pub mod cse;
 pub mod dce;
 mod feat;
+pub mod fit_opset;
 pub mod fold;
 pub mod fuse_rope;
 pub mod legalize_tract;
@@ -198,6 +199,7 @@ pub const PASSES: &[PassInfo] = &[
     PassInfo { name: fold::NAME, summary: fold::SUMMARY, make: || Box::new(fold::FoldConstants) },
     PassInfo { name: fuse_rope::NAME, summary: fuse_rope::SUMMARY, make: || Box::new(fuse_rope::FuseRope) },
     PassInfo { name: lower_rope::NAME, summary: lower_rope::SUMMARY, make: || Box::new(lower_rope::LowerRope) },
+    PassInfo { name: fit_opset::NAME, summary: fit_opset::SUMMARY, make: || Box::new(fit_opset::FitOpset) },
     PassInfo { name: legalize_tract::NAME, summary: legalize_tract::SUMMARY, make: || Box::new(legalize_tract::LegalizeTract) },
 ];
 

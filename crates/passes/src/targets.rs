@@ -36,6 +36,8 @@ pub struct Target {
     pub opsets: (i64, i64),
     /// Source of the opset range.
     pub opset_source: &'static str,
+    /// The newest ONNX IR version it reads.
+    pub max_ir: i64,
     /// Op domains it runs besides ai.onnx.
     pub domains: &'static [&'static str],
     /// The op `fuse_rope` writes for it, and why.
@@ -144,10 +146,12 @@ const TRT_NOTES: &[&str] = &[
 /// Every target, by CLI name.
 pub const TARGETS: &[Target] = &[
     Target {
+        // max_ir: ORT 1.31.1 refuses IR version 14 (python/roundtrip_allowlist.txt, measured here)
         name: "ort",
         runtime: "ONNX Runtime 1.31 (the pinned onnxruntime wheel), CPU and CUDA",
         opsets: (7, 26),
         opset_source: "ORT 1.31.1 loads opsets up to 26 and reports 27 as under development (python/roundtrip_allowlist.txt, measured here)",
+        max_ir: 13,
         domains: &["com.microsoft", "ai.onnx.ml"],
         rope: RopeTarget::Onnx,
         rope_why: "ORT >= 1.23 has CPU and CUDA kernels for the standard op (facts/runtimes.md §1b)",
@@ -155,10 +159,12 @@ pub const TARGETS: &[Target] = &[
         notes: &[],
     },
     Target {
+        // max_ir: onnxruntime 1.22.1: "Unsupported model IR version: 11, max supported IR version: 10" (measured here)
         name: "ort-1.22",
         runtime: "ONNX Runtime 1.22",
         opsets: (7, 22),
         opset_source: "ORT 1.22.1 refuses opset 23 (\"Opset 23 is under development\"; facts/runtimes.md §1b, VERIFIED)",
+        max_ir: 10,
         domains: &["com.microsoft", "ai.onnx.ml"],
         rope: RopeTarget::Microsoft,
         rope_why: "the contrib op runs in ORT 1.22.1 with (B, S) position ids and with an offset (facts/runtimes.md §1c, VERIFIED)",
@@ -166,10 +172,12 @@ pub const TARGETS: &[Target] = &[
         notes: &[],
     },
     Target {
+        // max_ir: tract-onnx 0.23 reads the protobuf fields of IR 13 models it was tested with (assumed: no IR check in its loader)
         name: "tract",
         runtime: "tract 0.23 (tract-onnx)",
         opsets: (9, 23),
         opset_source: "tract loads RotaryEmbedding (opset 23) since 0.23.0 and only warns outside 9..18, the range it is tested at (facts/runtimes.md §2)",
+        max_ir: 13,
         domains: &["com.microsoft"],
         rope: RopeTarget::Decomposed,
         rope_why: "tract lowers RotaryEmbedding to the same core ops and detects rotate_half itself; the decomposed form keeps the model at its own opset (tract is tested at 9..18)",
@@ -177,10 +185,12 @@ pub const TARGETS: &[Target] = &[
         notes: &["graph inputs need declared shapes (\"Source node without a determined fact\"; facts/runtimes.md §2)"],
     },
     Target {
+        // max_ir: IR 10 = opsets up to 22 (onnx VERSION_TABLE); TensorRT 10.14's own limit UNCONFIRMED
         name: "tensorrt-10.14",
         runtime: "TensorRT 10.14 (ONNX parser)",
         opsets: (9, 20),
         opset_source: "onnx-tensorrt operators.md: TensorRT 10.0 supports opsets 9 to 20; the maximum for 10.13-10.14 is UNCONFIRMED, 20 is the documented floor (facts/runtimes.md §3)",
+        max_ir: 10,
         domains: &[],
         rope: RopeTarget::Decomposed,
         rope_why: "TensorRT parses RotaryEmbedding only from 10.15",
@@ -188,10 +198,12 @@ pub const TARGETS: &[Target] = &[
         notes: TRT_NOTES,
     },
     Target {
+        // max_ir: IR 11 = opset 23 (onnx VERSION_TABLE); TensorRT 10.15's own limit UNCONFIRMED
         name: "tensorrt-10.15",
         runtime: "TensorRT 10.15 (ONNX parser)",
         opsets: (9, 23),
         opset_source: "TensorRT 10.15 parses RotaryEmbedding, an opset-23 op (CHANGELOG 10.15); its exact maximum opset is UNCONFIRMED (facts/runtimes.md §3)",
+        max_ir: 11,
         domains: &[],
         rope: RopeTarget::Onnx,
         rope_why: "TensorRT 10.15 GA parses the standard RotaryEmbedding (CHANGELOG 10.15)",
@@ -199,10 +211,12 @@ pub const TARGETS: &[Target] = &[
         notes: TRT_NOTES,
     },
     Target {
+        // max_ir: IR 8 = opset 17 (onnx VERSION_TABLE)
         name: "portable",
         runtime: "any ONNX runtime: opset 17, standard ops only",
         opsets: (13, 17),
         opset_source: "opset 17 (ONNX 1.12) is the newest opset every maintained runtime loads; rotor's own lower bound for rewriting is 13",
+        max_ir: 8,
         domains: &[],
         rope: RopeTarget::Decomposed,
         rope_why: "standard ops only",
@@ -239,6 +253,15 @@ pub fn lint(g: &Graph, t: &Target) -> Vec<Finding> {
             op: format!("opset {}", g.opset()),
             why: format!("{} loads ai.onnx opsets {lo}..={hi}", t.name),
             source: t.opset_source.into(),
+        });
+    }
+    let ir = g.model_info().ir_version.unwrap_or_else(|| crate::opset::ir_version_for(g.opset()));
+    if ir > t.max_ir {
+        out.push(Finding {
+            node: "model".into(),
+            op: format!("IR version {ir}"),
+            why: format!("{} reads IR versions up to {}", t.name, t.max_ir),
+            source: "the max_ir entry of the target table (crates/passes/src/targets.rs)".into(),
         });
     }
     g.visit_nodes(&mut |n| {
@@ -281,5 +304,6 @@ pub fn pipeline(t: &Target) -> (Vec<&'static str>, RopeTarget) {
         p.push(crate::legalize_tract::NAME);
     }
     p.push(crate::dce::NAME);
+    p.push(crate::fit_opset::NAME);
     (p, rope)
 }

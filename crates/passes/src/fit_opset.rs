@@ -1,0 +1,41 @@
+//! Lowering a model's opset to what a deployment target loads.
+//!
+//! Pattern:
+//! ```text
+//! model at ai.onnx opset N > the target's maximum M (Options::max_opset)
+//! ```
+//! Rewrite: opset M, when [`crate::opset::check_downgrade`] proves every node means the same
+//! there (no op or element type of a later opset, no attribute form a later version added,
+//! no semantic change crossed; M >= 18). Typical case: a model at 23 only for its fused RoPE,
+//! after `lower-rope`/`fuse-rope` gave it the target's op. Otherwise the model is left as is
+//! with the reason (and `rotor lint` reports the opset).
+
+use rotor_builder::Graph;
+
+use crate::{Cx, Pass, PassError};
+
+pub const NAME: &str = "fit_opset";
+pub const SUMMARY: &str = "lower the opset to the target's maximum when every node provably means the same there";
+
+/// The pass.
+pub struct FitOpset;
+
+impl Pass for FitOpset {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn run(&self, g: &mut Graph, cx: &mut Cx) -> Result<usize, PassError> {
+        let to = cx.options.max_opset;
+        if g.opset() <= to {
+            return Ok(0);
+        }
+        match crate::opset::downgrade(g, to) {
+            Ok(()) => Ok(1),
+            Err(why) => {
+                cx.reject("model", format!("opset {} cannot be lowered to {to}: {why}", g.opset()));
+                Ok(0)
+            }
+        }
+    }
+}
