@@ -1230,36 +1230,8 @@ impl Graph {
                     info.dtype = inf.dtype;
                     changed = true;
                 }
-                match (&mut info.shape, inf.shape) {
-                    (None, Some(s)) => {
-                        info.shape = Some(s);
-                        changed = true;
-                    }
-                    (Some(old), Some(new)) if old.len() == new.len() => {
-                        for (o, n) in old.iter_mut().zip(new) {
-                            if matches!(o, Dim::Unknown) && !matches!(n, Dim::Unknown) {
-                                *o = n;
-                                changed = true;
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                match (&mut info.sym_value, inf.sym_value) {
-                    (None, Some(v)) => {
-                        info.sym_value = Some(v);
-                        changed = true;
-                    }
-                    (Some(old), Some(new)) if old.len() == new.len() => {
-                        for (o, n) in old.iter_mut().zip(new) {
-                            if matches!(o, Dim::Unknown) && !matches!(n, Dim::Unknown) {
-                                *o = n;
-                                changed = true;
-                            }
-                        }
-                    }
-                    _ => {}
-                }
+                changed |= fill_unknown(&mut info.shape, inf.shape);
+                changed |= fill_unknown(&mut info.sym_value, inf.sym_value);
                 learned += usize::from(changed);
             }
         }
@@ -1300,6 +1272,41 @@ impl Graph {
             return Err(BuildError::Graph { graph: self.name.clone(), message: "the graph has no outputs".into() });
         }
         Ok(())
+    }
+}
+
+/// Take what `new` knows where `old` does not (a missing list, or unknown entries of a list of
+/// the same length); true when anything was learned.
+fn fill_unknown(old: &mut Option<Vec<Dim>>, new: Option<Vec<Dim>>) -> bool {
+    match (old.as_mut(), new) {
+        (None, Some(n)) => {
+            *old = Some(n);
+            true
+        }
+        (Some(o), Some(n)) if o.len() == n.len() => {
+            let mut changed = false;
+            for (a, b) in o.iter_mut().zip(n) {
+                if matches!(a, Dim::Unknown) && !matches!(b, Dim::Unknown) {
+                    *a = b;
+                    changed = true;
+                }
+            }
+            changed
+        }
+        _ => false,
+    }
+}
+
+/// The IR version of the ONNX release that introduced `opset` (what runtimes expect with it).
+pub fn ir_version_for(opset: i64) -> i64 {
+    match opset {
+        ..=14 => 7,
+        15..=18 => 8,
+        19..=20 => 9,
+        21..=22 => 10,
+        23 => 11,
+        24 => 12,
+        _ => 13,
     }
 }
 

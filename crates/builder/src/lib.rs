@@ -43,7 +43,7 @@ pub use dtype::DType;
 pub use error::{BuildError, ConfigError, EmitError, InferError};
 pub use graph::{
     Attr, Attrs, Declared, Function, Graph, ModelInfo, Node, NodeId, Origin, SUPPORTED_OPSETS, SparseTensor, TypeAttr, Use, Value, ValueInfo, ValueType,
-    stable_topological_order,
+    ir_version_for, stable_topological_order,
 };
 pub use tensor::{ExternalData, ExternalSource, Tensor, TensorData, element_count, f16_bits_to_f32, f32_to_bf16_bits, f32_to_f16_bits};
 pub use weights::WeightMap;

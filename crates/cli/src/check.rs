@@ -118,7 +118,7 @@ fn shapes(ts: &NamedTensors) -> String {
 }
 
 /// The bare symbols of the model's input shapes (`B`, `N`, ...), in order of appearance.
-fn input_symbols(g: &rotor_builder::Graph) -> Vec<String> {
+pub fn input_symbols(g: &rotor_builder::Graph) -> Vec<String> {
     let mut syms: Vec<String> = Vec::new();
     for v in g.inputs() {
         for d in g.info(*v).shape.iter().flatten() {

@@ -85,14 +85,7 @@ fn verify(original: &Path, result: &Path, g: &rotor_builder::Graph, dims: &[Stri
             .ok_or_else(|| Failure::usage(format!("--dim {d}: sizes must be integers >= 1")))?;
         chosen.insert(k.to_string(), sizes);
     }
-    let mut symbols: Vec<String> = Vec::new();
-    for v in g.inputs() {
-        for d in g.info(*v).shape.iter().flatten() {
-            if let Some(s) = d.symbol().filter(|s| !symbols.iter().any(|x| x == s)) {
-                symbols.push(s.to_string());
-            }
-        }
-    }
+    let symbols = crate::check::input_symbols(g);
     if let Some(k) = chosen.keys().find(|k| !symbols.contains(k)) {
         return Err(Failure::usage(format!("--dim {k}: the model has no symbolic input dim {k:?} (its dims: {})", symbols.join(", "))));
     }

@@ -15,5 +15,6 @@ mod write;
 
 pub use error::ExportError;
 pub use load::{from_model, load_bytes, load_file, metadata};
-pub use model::{ExportOptions, ir_version_for, to_bytes, to_bytes_with, to_model};
+pub use model::{ExportOptions, to_bytes, to_bytes_with, to_model};
+pub use rotor_builder::ir_version_for;
 pub use write::{write_atomic, write_model};

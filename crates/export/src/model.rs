@@ -4,7 +4,7 @@
 //! rotor does not interpret.
 
 use prost::Message;
-use rotor_builder::{Attr, Dim, Graph, Tensor, TensorData, Value, ValueInfo};
+use rotor_builder::{Attr, Dim, Graph, Tensor, TensorData, Value, ValueInfo, ir_version_for};
 
 use crate::error::ExportError;
 use crate::proto::{
@@ -34,19 +34,6 @@ pub struct ExportOptions {
 impl Default for ExportOptions {
     fn default() -> ExportOptions {
         ExportOptions { external_data_above: 1536 << 20, external_min_tensor: 1024, value_info: true, sync: false }
-    }
-}
-
-/// The IR version of the ONNX release that introduced `opset` (what runtimes expect with it).
-pub fn ir_version_for(opset: i64) -> i64 {
-    match opset {
-        ..=14 => 7,
-        15..=18 => 8,
-        19..=20 => 9,
-        21..=22 => 10,
-        23 => 11,
-        24 => 12,
-        _ => 13,
     }
 }
 

@@ -6,24 +6,11 @@
 //! changelog (`onnx/docs/Changelog.md`, onnx 1.18) and the op schemas of the pinned onnx wheel
 //! (`onnx.defs.get_all_schemas_with_history()`), which list every version in between.
 
-use rotor_builder::{Graph, Node};
+use rotor_builder::{Graph, Node, ir_version_for};
 
 /// The lowest opset this module upgrades from: opset 13 moved `axes`/`split` attributes of
 /// Squeeze, Unsqueeze, Split and ReduceSum to inputs, and older models are not handled.
 pub const MIN_UPGRADABLE: i64 = 13;
-
-/// IR version a model at `opset` needs (the ONNX release that introduced the opset).
-pub fn ir_version_for(opset: i64) -> i64 {
-    match opset {
-        ..=14 => 7,
-        15..=18 => 8,
-        19..=20 => 9,
-        21..=22 => 10,
-        23 => 11,
-        24 => 12,
-        _ => 13,
-    }
-}
 
 /// Ops an ai.onnx opset dropped (deprecated before opset 13 and never brought back).
 const REMOVED: &[&str] = &["Upsample", "Scatter", "ImageScaler", "Crop", "ATen"];

@@ -255,7 +255,7 @@ pub fn lint(g: &Graph, t: &Target) -> Vec<Finding> {
             source: t.opset_source.into(),
         });
     }
-    let ir = g.model_info().ir_version.unwrap_or_else(|| crate::opset::ir_version_for(g.opset()));
+    let ir = g.model_info().ir_version.unwrap_or_else(|| rotor_builder::ir_version_for(g.opset()));
     if ir > t.max_ir {
         out.push(Finding {
             node: "model".into(),

@@ -46,13 +46,22 @@ impl TractBackend {
     /// converted once (each run gets shared handles to them) and the outputs dropped in place:
     /// the model's own latency, for benchmarks.
     pub fn time_runs(&mut self, inputs: &NamedTensors, iters: usize) -> Result<Vec<f64>, RuntimeError> {
-        let mut ordered = TVec::new();
-        for name in &self.inputs {
-            let t = inputs.iter().find(|(n, _)| n == name).ok_or_else(|| RuntimeError::Input { name: name.clone(), message: "not provided".into() })?;
-            ordered.push(to_tvalue(&t.1));
-        }
+        let ordered = self.ordered(inputs)?;
         let plan = &self.plan;
         crate::time_ms(iters, || plan.run(ordered.clone()).map(drop).map_err(RuntimeError::tract))
+    }
+}
+
+impl TractBackend {
+    /// The inputs in the model's order, converted.
+    fn ordered(&self, inputs: &NamedTensors) -> Result<TVec<TValue>, RuntimeError> {
+        self.inputs
+            .iter()
+            .map(|name| {
+                let t = inputs.iter().find(|(n, _)| n == name).ok_or_else(|| RuntimeError::Input { name: name.clone(), message: "not provided".into() })?;
+                Ok(to_tvalue(&t.1))
+            })
+            .collect()
     }
 }
 
@@ -87,11 +96,7 @@ impl Backend for TractBackend {
     }
 
     fn run(&mut self, inputs: &NamedTensors) -> Result<NamedTensors, RuntimeError> {
-        let mut ordered = TVec::new();
-        for name in &self.inputs {
-            let t = inputs.iter().find(|(n, _)| n == name).ok_or_else(|| RuntimeError::Input { name: name.clone(), message: "not provided".into() })?;
-            ordered.push(to_tvalue(&t.1));
-        }
+        let ordered = self.ordered(inputs)?;
         // tract panics on some invalid inputs (an out-of-range Gather index, say): report those
         // as errors like any other failure instead of unwinding through the caller.
         let plan = &self.plan;

@@ -20,12 +20,10 @@ pub fn base(dim: usize) -> Vec<f32> {
     (0..dim / 2).map(|i| ((2 * i) as f32 + add) / div).collect()
 }
 
-/// The scale table `[N, 1…, head_dim]` for positions `t` (f32 `[N]`, already divided by the
-/// interpolation factor) and a centre `len // 2` (int64 scalar). Features outside the rotated
-/// range get base 1, hence scale 1.
-pub fn scale(g: &mut Graph, t: Value, len: Value, layout: &RopeLayout, dim: usize, scale_base: f64, ones: usize) -> Result<Value, BuildError> {
-    // 1. power = (t - len // 2) / scale_base, in f32; floor(len / 2) is taken in f32 (exact below
-    //    2^24), which also keeps an integer Div of a symbolic length away from tract's optimiser
+/// `power = (t - len // 2) / scale_base` as a column `[N, 1…]` with `ones` unit axes, in f32;
+/// floor(len / 2) is taken in f32 (exact below 2^24), which also keeps an integer Div of a
+/// symbolic length away from tract's optimiser.
+fn power_column(g: &mut Graph, t: Value, len: Value, scale_base: f64, ones: usize) -> Result<Value, BuildError> {
     let two = g.const_scalar("two", 2.0, DType::F32)?;
     let len_f = g.cast("len_f32", len, DType::F32)?;
     let half = g.div("half", len_f, two)?;
@@ -33,9 +31,15 @@ pub fn scale(g: &mut Graph, t: Value, len: Value, layout: &RopeLayout, dim: usiz
     let shifted = g.sub("shifted", t, centre)?;
     let sb = g.const_scalar("scale_base", scale_base as f32, DType::F32)?;
     let power = g.div("power", shifted, sb)?;
-    // 2. [N] -> [N, 1…]
-    let power_col = column(g, "power_col", power, ones)?;
-    // 3. base ** power: [D] ** [N, 1…] -> [N, 1…, D]
+    column(g, "power_col", power, ones)
+}
+
+/// The scale table `[N, 1…, head_dim]` for positions `t` (f32 `[N]`, already divided by the
+/// interpolation factor) and a centre `len // 2` (int64 scalar). Features outside the rotated
+/// range get base 1, hence scale 1.
+pub fn scale(g: &mut Graph, t: Value, len: Value, layout: &RopeLayout, dim: usize, scale_base: f64, ones: usize) -> Result<Value, BuildError> {
+    let power_col = power_column(g, t, len, scale_base, ones)?;
+    // base ** power: [D] ** [N, 1…] -> [N, 1…, D]
     let per_feature = layout.per_feature(&base(dim), 1.0);
     let b = g.constant("base", Tensor::f32(vec![layout.head_dim as i64], per_feature).map_err(bad("base"))?)?;
     g.pow("", b, power_col)
@@ -44,14 +48,7 @@ pub fn scale(g: &mut Graph, t: Value, len: Value, layout: &RopeLayout, dim: usiz
 /// The scale per rotated pair `[N, dim/2]` (the fused ops' cache layout): [`scale`] without
 /// the expansion to features.
 pub fn scale_per_pair(g: &mut Graph, t: Value, len: Value, dim: usize, scale_base: f64) -> Result<Value, BuildError> {
-    let two = g.const_scalar("two", 2.0, DType::F32)?;
-    let len_f = g.cast("len_f32", len, DType::F32)?;
-    let half = g.div("half", len_f, two)?;
-    let centre = g.floor("centre", half)?;
-    let shifted = g.sub("shifted", t, centre)?;
-    let sb = g.const_scalar("scale_base", scale_base as f32, DType::F32)?;
-    let power = g.div("power", shifted, sb)?;
-    let power_col = column(g, "power_col", power, 1)?;
+    let power_col = power_column(g, t, len, scale_base, 1)?;
     let pairs = base(dim);
     let b = g.constant("base", Tensor::f32(vec![pairs.len() as i64], pairs).map_err(bad("base"))?)?;
     g.pow("", b, power_col)
