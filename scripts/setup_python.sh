@@ -16,7 +16,9 @@ fi
 echo "python env: installing pinned packages into $venv (about a minute; torch is large)..." >&2
 rm -rf "$venv"
 "$python" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+# --no-cache-dir: the wheels are not kept a second time in ~/.cache/pip (torch's CUDA
+# dependencies are about 3.5 GB; a clean CI machine gains nothing from the cache)
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir \
   -r "$root/python/requirements.txt" -c "$root/python/constraints.txt" >&2
 "$venv/bin/python" -c "import torch, onnx, onnxruntime, rotary_embedding_torch, simple_hierarchical_transformer" >&2
 echo "$want" > "$stamp"

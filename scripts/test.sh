@@ -23,8 +23,12 @@
 #      outputs bitwise identical to the original's (python/roundtrip_check.py);
 #   6b. the RoPE models after `rotor opt --target ort-1.22` run in onnxruntime 1.22.1 (a side
 #      venv, target/venv-ort122) with the eager logits (python/ort_version_check.py);
-#   7. the IR example (examples/rotate_in_own_graph.rs) runs and checks in ORT and tract; the
-#      README quick start runs as written (scripts/readme_check.sh).
+#   7. the Python package: `pip install ./bindings/python` into the venv, then its pytest suite
+#      (every rotary golden, committed and held-out, re-exported from a live RotaryEmbedding
+#      equals the package in ONNX Runtime; learned and perturbed frequencies and xPos bases;
+#      live HierarchicalTransformers at several lengths; optimize; errors; a syrupy snapshot);
+#   8. the IR example (examples/rotate_in_own_graph.rs) runs and checks in ORT and tract; the
+#      README quick starts (Python, then CLI) run as written (scripts/readme_check.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -71,7 +75,8 @@ export ROTOR_ROPE_MODELS="$root/target/rope-models"
 export ROTOR_REQUIRE_ROPE_MODELS=1
 export INSTA_UPDATE=no
 # the libtorch reference backend is part of every run (feature `torch`)
-cargo test --workspace --locked --features rotor-tests/torch,rotor-cli/torch
+# (rotor-python, the extension module, is tested from Python in step 7)
+cargo test --workspace --exclude rotor-python --locked --features rotor-tests/torch,rotor-cli/torch
 # the CLI once more as users without torch build it (config-only frequencies)
 cargo test --locked -p rotor-cli
 
@@ -89,13 +94,18 @@ want="$(sha256sum python/requirements-ort122.txt | cut -d' ' -f1)"
 if [ ! -x "$side/bin/python" ] || [ "$(cat "$side/.rotor-requirements" 2>/dev/null)" != "$want" ]; then
   rm -rf "$side"
   "${PYTHON:-python3}" -m venv "$side"
-  "$side/bin/python" -m pip install --quiet --disable-pip-version-check -r python/requirements-ort122.txt >&2
+  "$side/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir -r python/requirements-ort122.txt >&2
   echo "$want" > "$side/.rotor-requirements"
 fi
 "$side/bin/python" python/ort_version_check.py --rotor target/debug/rotor --models target/rope-models/torch \
   --target ort-1.22 --expect-version 1.22.1
 
-echo "== 7. the IR example and the README's commands, as written" >&2
+echo "== 7. the Python package: pip install ./bindings/python into the venv, pytest" >&2
+# builds the abi3 wheel with maturin (fetched by pip's build isolation) in release mode
+"$ROTOR_PYTHON" -m pip install --quiet --disable-pip-version-check --no-cache-dir --force-reinstall --no-deps ./bindings/python >&2
+(cd bindings/python/tests && ROTOR_SEED="$seed" "$ROTOR_PYTHON" -m pytest -q -p no:cacheprovider)
+
+echo "== 8. the IR example and the README's commands (Python and CLI quick starts), as written" >&2
 cargo run --locked --quiet -p rotor-export --example rotate_in_own_graph -- target/rotate_in_own_graph.onnx > /dev/null
 target/debug/rotor check target/rotate_in_own_graph.onnx --dim S=37
 scripts/readme_check.sh

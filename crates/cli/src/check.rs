@@ -117,18 +117,7 @@ fn shapes(ts: &NamedTensors) -> String {
     ts.iter().map(|(n, t)| format!("{n} {}", t.type_text())).collect::<Vec<_>>().join(", ")
 }
 
-/// The bare symbols of the model's input shapes (`B`, `N`, ...), in order of appearance.
-pub fn input_symbols(g: &rotor_builder::Graph) -> Vec<String> {
-    let mut syms: Vec<String> = Vec::new();
-    for v in g.inputs() {
-        for d in g.info(*v).shape.iter().flatten() {
-            if let Some(s) = d.symbol().filter(|s| !syms.iter().any(|x| x == s)) {
-                syms.push(s.to_string());
-            }
-        }
-    }
-    syms
-}
+pub use rotor_runtime::verify::input_symbols;
 
 /// Parse `--dim NAME=SIZE` flags; every name must be a symbolic dim of the model (exit 1 if
 /// not) and every size >= 1 (exit 2).

@@ -18,13 +18,7 @@ pub struct LintArgs {
 }
 
 /// The targets, one line each, for `--help` and errors.
-pub fn target_list() -> String {
-    TARGETS
-        .iter()
-        .map(|t| format!("  {:<15} {} (opsets {}..={}; RoPE: {})", t.name, t.runtime, t.opsets.0, t.opsets.1, t.rope.name()))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+pub use rotor_passes::plan::target_list;
 
 /// Resolve `--target` names (`all` = every target).
 pub fn resolve(names: &[String]) -> Result<Vec<&'static targets::Target>, Failure> {

@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
-use rotor_passes::{DEFAULT_PIPELINE, Options, PASSES, RopeTarget};
-use rotor_runtime::{BackendKind, Tolerance};
+use rotor_runtime::verify::{ModelRef, verify_rewrite};
 
 use crate::Failure;
 
@@ -62,17 +61,7 @@ pub struct OptArgs {
     quiet: bool,
 }
 
-/// The passes `--help` lists, with the pseudo-pass `none`.
-pub fn pass_list() -> String {
-    let mut s = String::from("Passes:\n  none              no pass: the model is written back as it was read\n");
-    for p in PASSES {
-        s.push_str(&format!("  {:<17} {}\n", p.name.replace('_', "-"), p.summary));
-    }
-    s.push_str(&format!("Default pipeline: {}\n", DEFAULT_PIPELINE.iter().map(|p| p.replace('_', "-")).collect::<Vec<_>>().join(", ")));
-    s
-}
-
-const DEFAULT_SIZES: [i64; 3] = [1, 7, 67];
+pub use rotor_passes::plan::pass_list;
 
 fn verify(original: &Path, result: &Path, g: &rotor_builder::Graph, dims: &[String], quiet: bool) -> Result<bool, Failure> {
     let mut chosen: BTreeMap<String, Vec<i64>> = BTreeMap::new();
@@ -85,75 +74,30 @@ fn verify(original: &Path, result: &Path, g: &rotor_builder::Graph, dims: &[Stri
             .ok_or_else(|| Failure::usage(format!("--dim {d}: sizes must be integers >= 1")))?;
         chosen.insert(k.to_string(), sizes);
     }
-    let symbols = crate::check::input_symbols(g);
-    if let Some(k) = chosen.keys().find(|k| !symbols.contains(k)) {
-        return Err(Failure::usage(format!("--dim {k}: the model has no symbolic input dim {k:?} (its dims: {})", symbols.join(", "))));
+    let lines = verify_rewrite(ModelRef::Path(original), ModelRef::Path(result), g, &chosen).map_err(|e| match e {
+        rotor_runtime::RuntimeError::Input { name, message } if chosen.contains_key(&name) => Failure::usage(format!("--dim {name}: {message}")),
+        rotor_runtime::RuntimeError::Input { .. } => Failure::usage(format!("--verify: {e}")),
+        other => Failure::failed(format!("--verify: {other}")),
+    })?;
+    for l in lines.iter().filter(|l| !quiet || !l.ok) {
+        eprintln!("verify [{}] {}: {} {}", l.binding, l.output, if l.ok { "ok" } else { "FAILED" }, l.summary);
     }
-    let runs = chosen.values().map(Vec::len).max().unwrap_or(3).max(3);
-    let load = |p: &Path| rotor_runtime::load_path(BackendKind::OrtCpu, p).map_err(|e| Failure::failed(format!("--verify: {}: {e}", p.display())));
-    let mut a = load(original)?;
-    let mut b = load(result)?;
-    let mut ok = true;
-    for k in 0..runs {
-        let binding: BTreeMap<String, i64> = symbols
-            .iter()
-            .map(|s| {
-                let sizes = chosen.get(s).map_or(&DEFAULT_SIZES[..], Vec::as_slice);
-                (s.clone(), sizes[k % sizes.len()])
-            })
-            .collect();
-        let inputs =
-            rotor_runtime::inputs::random_inputs(g, &binding, &Default::default(), 1000 + k as u64).map_err(|e| Failure::usage(format!("--verify: {e}")))?;
-        let want = a.run(&inputs).map_err(|e| Failure::failed(format!("--verify: the original model failed: {e}")))?;
-        let got = b.run(&inputs).map_err(|e| Failure::failed(format!("--verify: the optimized model failed: {e}")))?;
-        let text: Vec<String> = binding.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        for ((name, w), (_, o)) in want.iter().zip(&got) {
-            let tol = Tolerance::parity_for(w.dtype());
-            let c = rotor_runtime::compare(o, w, tol).map_err(|e| Failure::failed(format!("--verify {}: output {name}: {e}", text.join(" "))))?;
-            ok &= c.ok();
-            if !quiet || !c.ok() {
-                eprintln!("verify [{}] {name}: {} {}", text.join(" "), if c.ok() { "ok" } else { "FAILED" }, c.summary());
-            }
-        }
-    }
-    Ok(ok)
+    Ok(lines.iter().all(|l| l.ok))
 }
 
 pub fn run(a: OptArgs) -> Result<u8, Failure> {
-    let target = RopeTarget::parse(&a.rope_target)
-        .ok_or_else(|| Failure::usage(format!("--rope-target {:?}: expected one of {}", a.rope_target, RopeTarget::ALL.map(|(n, _)| n).join(", "))))?;
-    let target_def = match &a.target {
-        Some(t) => Some(crate::lint::resolve(std::slice::from_ref(t))?.into_iter().next().ok_or_else(|| Failure::usage("--target: none"))?),
-        None => None,
-    };
-    let (target_passes, target) = match target_def {
-        Some(t) => {
-            let (p, rope) = rotor_passes::targets::pipeline(t);
-            (Some(p), rope)
-        }
-        None => (None, target),
-    };
-    let names: Vec<String> = match (&target_passes, a.passes.is_empty()) {
-        (_, false) => a.passes.clone(),
-        (Some(p), true) => p.iter().map(|s| s.to_string()).collect(),
-        (None, true) => DEFAULT_PIPELINE.iter().map(|s| s.to_string()).collect(),
-    };
-    let names: Vec<&str> = names.iter().map(String::as_str).filter(|n| *n != "none").collect();
-    for n in &names {
-        if rotor_passes::pass_by_name(n).is_none() {
-            return Err(Failure::usage(format!("unknown pass {n:?}\n{}", pass_list())));
-        }
-    }
+    let plan = rotor_passes::plan::plan(&a.passes, Some(&a.rope_target), a.target.as_deref()).map_err(|e| match e.field {
+        "passes" => Failure::usage(format!("unknown pass {:?}\n{}", e.value, pass_list())),
+        "rope_target" => Failure::usage(format!("--rope-target {:?}: {}", e.value, e.message)),
+        _ => Failure::usage(format!("--target {:?}: {}", e.value, e.message)),
+    })?;
+    let (target, target_def) = (plan.options.rope_target, plan.target);
+    let names: Vec<&str> = plan.passes.iter().map(String::as_str).collect();
     let t0 = Instant::now();
     let mut g = rotor_export::load_file(&a.input).map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
     let loaded_ms = t0.elapsed().as_secs_f64() * 1e3;
     let t1 = Instant::now();
-    let mut options = Options { rope_target: target, ..Options::default() };
-    if let Some(t) = target_def {
-        options.max_opset = t.opsets.1;
-        options.keep_fused = Some(target);
-    }
-    let report = rotor_passes::run_passes(&mut g, &names, &options).map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
+    let report = rotor_passes::run_passes(&mut g, &names, &plan.options).map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
     let pass_ms = t1.elapsed().as_secs_f64() * 1e3;
     let t2 = Instant::now();
     let written = rotor_export::write_model(&g, &a.output, &rotor_export::ExportOptions { sync: a.fsync, ..Default::default() }).map_err(Failure::usage)?;

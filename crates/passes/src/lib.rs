@@ -35,6 +35,7 @@ pub mod legalize_tract;
 pub mod lower_rope;
 pub mod noops;
 pub mod opset;
+pub mod plan;
 pub mod targets;
 mod util;
 

@@ -27,6 +27,7 @@ impl RuntimeError {
     pub(crate) fn ort(e: impl std::fmt::Display) -> RuntimeError {
         RuntimeError::Ort(e.to_string())
     }
+    #[cfg(feature = "tract")]
     pub(crate) fn tract(e: impl std::fmt::Display) -> RuntimeError {
         // anyhow chains in alternate form read "a: b: c" (no backtrace).
         RuntimeError::Tract(format!("{e:#}").replace('\n', " "))

@@ -15,13 +15,16 @@ pub mod refs;
 mod tensor;
 #[cfg(feature = "torch")]
 pub mod torch_backend;
+#[cfg(feature = "tract")]
 mod tract_backend;
+pub mod verify;
 
 pub use backend::Backend;
 pub use compare::{Comparison, Tolerance, compare};
 pub use error::RuntimeError;
-pub use ort_backend::{CudaStatus, OrtBackend, OrtDevice, OrtOptions, cuda_status, find_ort_library, ort_library_path};
+pub use ort_backend::{CudaStatus, OrtBackend, OrtDevice, OrtOptions, cuda_status, find_ort_library, ort_library_path, use_ort_library};
 pub use tensor::{HostTensor, NamedTensors};
+#[cfg(feature = "tract")]
 pub use tract_backend::TractBackend;
 
 /// Warm-up runs [`time_ms`] discards before sampling.
@@ -70,7 +73,10 @@ fn ort_options(kind: BackendKind) -> OrtOptions {
 /// Load `model` into the backend `kind`.
 pub fn load(kind: BackendKind, model: &[u8]) -> Result<Box<dyn Backend>, RuntimeError> {
     Ok(match kind {
+        #[cfg(feature = "tract")]
         BackendKind::Tract => Box::new(TractBackend::new(model)?),
+        #[cfg(not(feature = "tract"))]
+        BackendKind::Tract => return Err(RuntimeError::Tract("this build of rotor-runtime has no tract backend (feature `tract`)".into())),
         #[cfg(feature = "torch")]
         BackendKind::Torch => Box::new(torch_backend::from_metadata(
             &rotor_export::metadata(model).map_err(|e| RuntimeError::Input { name: "model".into(), message: e.to_string() })?,
@@ -82,7 +88,10 @@ pub fn load(kind: BackendKind, model: &[u8]) -> Result<Box<dyn Backend>, Runtime
 /// Load the ONNX file at `path` into the backend `kind` (external data resolved next to it).
 pub fn load_path(kind: BackendKind, path: &std::path::Path) -> Result<Box<dyn Backend>, RuntimeError> {
     Ok(match kind {
+        #[cfg(feature = "tract")]
         BackendKind::Tract => Box::new(TractBackend::from_file(path)?),
+        #[cfg(not(feature = "tract"))]
+        BackendKind::Tract => return Err(RuntimeError::Tract("this build of rotor-runtime has no tract backend (feature `tract`)".into())),
         #[cfg(feature = "torch")]
         BackendKind::Torch => {
             let bytes = std::fs::read(path).map_err(|e| RuntimeError::Io { path: path.display().to_string(), message: e.to_string() })?;

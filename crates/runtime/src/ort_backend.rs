@@ -79,6 +79,13 @@ fn find_in_dir(dir: &Path) -> Option<PathBuf> {
     hits.pop()
 }
 
+/// Use the ONNX Runtime shared library at `path` (before anything loads one): rotor's Python
+/// package passes the library of the `onnxruntime` package the user has. `false` when a
+/// library was already chosen for this process (the first choice stays).
+pub fn use_ort_library(path: &Path) -> bool {
+    FOUND_PATH.set(Ok(path.to_path_buf())).is_ok()
+}
+
 /// Locate the ONNX Runtime shared library (see the module docs for the search order). The
 /// answer is computed once per process.
 pub fn find_ort_library() -> Result<PathBuf, RuntimeError> {

@@ -71,7 +71,7 @@ pub fn full_attention(g: &mut Graph, p: &Params, x: Value, a: FullAttention) -> 
             let f = rope::freqs_const(g, &layout)?;
             let tabs = rope::tables(g, t_col, f)?;
             let swap = rope::swap_plan(g, &layout)?;
-            let s = g.with_scope("xpos", |g| xpos::scale(g, t, n.scalar, &layout, e, 512.0, 1))?;
+            let s = g.with_scope("xpos", |g| xpos::scale(g, t, n.scalar, &layout, &xpos::base(e), 512.0, 1))?;
             let tq = g.with_scope("q_xpos", |g| rope::scale_tables(g, tabs, s))?;
             let tk = g.with_scope("k_xpos", |g| {
                 let inv = g.reciprocal("inv_scale", s)?;

@@ -28,7 +28,7 @@ use crate::weights::WeightMap;
 /// Build the graph for a parsed config (and optional checkpoint weights).
 pub fn build(config: &ModelConfig, weights: Option<&WeightMap>) -> Result<Graph, EmitError> {
     match config {
-        ModelConfig::Rotary(c) => rotary::build(c, checkpoint_freqs(weights, c.num_rotary_freqs())?),
+        ModelConfig::Rotary(c) => rotary::build(c, checkpoint_freqs(weights, c.num_rotary_freqs())?, xpos_base(weights)?),
         ModelConfig::AxialRotary(c) => axial_rotary::build(c, checkpoint_freqs(weights, c.freqs.count())?),
         ModelConfig::Sinusoidal(c) => sinusoidal::build(c),
         ModelConfig::Hierarchical(c) => {
@@ -45,6 +45,19 @@ fn checkpoint_freqs(weights: Option<&WeightMap>, count: usize) -> Result<Option<
     let Some(w) = weights else { return Ok(None) };
     match w.find_suffix("freqs")? {
         Some(key) => Ok(Some(w.f32_exact(key, &[count as i64])?)),
+        None => Ok(None),
+    }
+}
+
+/// The xPos base of a live `RotaryEmbedding` (its non-persistent `scale` buffer, which only
+/// rotor's Python package passes), if given.
+fn xpos_base(weights: Option<&WeightMap>) -> Result<Option<Vec<f32>>, EmitError> {
+    let Some(w) = weights else { return Ok(None) };
+    match w.find_suffix("scale")? {
+        Some(key) => {
+            let t = w.get(key).ok_or_else(|| EmitError::Weight { key: key.into(), message: "missing".into() })?;
+            Ok(Some(w.f32_exact(key, &[t.len() as i64])?))
+        }
         None => Ok(None),
     }
 }

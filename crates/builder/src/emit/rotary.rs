@@ -65,13 +65,29 @@ pub fn fused_fallback_reason(cfg: &RotaryConfig, op: FusedOp) -> Option<String> 
 
 /// Build the graph of a rotary config. `freqs` overrides the computed frequencies (learned
 /// frequencies from a checkpoint); its length must equal the configured number of frequencies.
-pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitError> {
+/// `xpos_base` overrides the xPos base per pair (a live module's `scale` buffer; `dim / 2`
+/// entries, only with `use_xpos`).
+pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>, xpos_base: Option<Vec<f32>>) -> Result<Graph, EmitError> {
     let fused_op = cfg.fused_op;
     if let Some(f) = &freqs
         && f.len() != cfg.num_rotary_freqs()
     {
         return Err(EmitError::Weight { key: "freqs".into(), message: format!("has {} entries, the config needs {}", f.len(), cfg.num_rotary_freqs()) });
     }
+    let pairs = cfg.freqs.dim.div_ceil(2);
+    let xpos_base = match xpos_base {
+        Some(_) if !cfg.use_xpos => {
+            return Err(EmitError::Weight { key: "scale".into(), message: "is the xPos base, but the config has use_xpos false".into() });
+        }
+        Some(b) if b.len() != pairs => {
+            return Err(EmitError::Weight {
+                key: "scale".into(),
+                message: format!("has {} entries, the xPos base of dim {} needs {pairs}", b.len(), cfg.freqs.dim),
+            });
+        }
+        Some(b) => b,
+        None => xpos::base(cfg.freqs.dim),
+    };
     let layout = layout_of(cfg, freqs);
     let (fused, form_note) = match cfg.common.form {
         Form::Decomposed => (None, "decomposed".to_string()),
@@ -100,7 +116,7 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitE
     let offset = if cfg.offset_input { Some(g.input("offset", DType::I64, Vec::<Dim>::new())?) } else { None };
 
     let outs = g.with_scope("rope", |g| -> Result<Vec<(&'static str, Value)>, BuildError> {
-        let r = Rotator::new(g, cfg, &layout, fused)?;
+        let r = Rotator::new(g, cfg, &layout, fused, xpos_base)?;
         match (cfg.mode, second) {
             (RotaryMode::Single, _) | (_, None) => {
                 // 1. positions (offset + arange(N)) / interpolate_factor, tables
@@ -187,13 +203,15 @@ struct Rotator {
     fused: Option<(FusedOp, bool, usize)>,
     rank: usize,
     seq_before_head_dim: bool,
+    /// The xPos base per rotated pair.
+    xpos_base: Vec<f32>,
     /// Tables made ready for the rotation, keyed by the source tables' cos value, so q and k
     /// rotated with one set of tables share them: (key, cast tables or fused caches, position ids).
     ready: RefCell<Vec<(Value, Tables, Option<Value>)>>,
 }
 
 impl Rotator {
-    fn new(g: &mut Graph, cfg: &RotaryConfig, layout: &RopeLayout, fused: Option<FusedOp>) -> Result<Rotator, BuildError> {
+    fn new(g: &mut Graph, cfg: &RotaryConfig, layout: &RopeLayout, fused: Option<FusedOp>, xpos_base: Vec<f32>) -> Result<Rotator, BuildError> {
         let dtype = cfg.common.dtype;
         let ax = cfg.seq_axis();
         // f32 graphs reproduce the package's f32 angle t·f; half-precision graphs (where the
@@ -213,6 +231,7 @@ impl Rotator {
             fused: fused.map(|op| (op, layout.layout == Layout::Interleaved, layout.rot_dim())),
             rank: cfg.rank,
             seq_before_head_dim: cfg.seq_before_head_dim,
+            xpos_base,
             ready: RefCell::new(Vec::new()),
         })
     }
@@ -221,8 +240,8 @@ impl Rotator {
     /// `[N, 1…, D]` (decomposed) or per pair `[N, rot/2]` (fused: it folds into the caches).
     fn xpos_scale(&self, g: &mut Graph, t: Value, len: Value, layout: &RopeLayout, cfg: &RotaryConfig) -> Result<Value, BuildError> {
         match self.fused {
-            Some(_) => xpos::scale_per_pair(g, t, len, cfg.freqs.dim, cfg.xpos_scale_base),
-            None => xpos::scale(g, t, len, layout, cfg.freqs.dim, cfg.xpos_scale_base, self.ones),
+            Some(_) => xpos::scale_per_pair(g, t, len, &self.xpos_base, cfg.xpos_scale_base),
+            None => xpos::scale(g, t, len, layout, &self.xpos_base, cfg.xpos_scale_base, self.ones),
         }
     }
 

@@ -13,7 +13,9 @@ use crate::error::BuildError;
 use crate::graph::{Graph, Value};
 use crate::tensor::Tensor;
 
-/// `(arange(0, dim, 2) + 0.4 * dim) / (1.4 * dim)`, evaluated in float32 as the package does.
+/// `(arange(0, dim, 2) + 0.4 * dim) / (1.4 * dim)`, evaluated in float32 as the package does
+/// (the module's non-persistent `scale` buffer; a live module may carry other values, which the
+/// emitters take instead when given).
 pub fn base(dim: usize) -> Vec<f32> {
     let add = (0.4 * dim as f64) as f32;
     let div = (1.4 * dim as f64) as f32;
@@ -36,21 +38,21 @@ fn power_column(g: &mut Graph, t: Value, len: Value, scale_base: f64, ones: usiz
 
 /// The scale table `[N, 1…, head_dim]` for positions `t` (f32 `[N]`, already divided by the
 /// interpolation factor) and a centre `len // 2` (int64 scalar). Features outside the rotated
-/// range get base 1, hence scale 1.
-pub fn scale(g: &mut Graph, t: Value, len: Value, layout: &RopeLayout, dim: usize, scale_base: f64, ones: usize) -> Result<Value, BuildError> {
+/// range get base 1, hence scale 1. `pairs` is the base per rotated pair ([`base`] of the
+/// rotary dim, or a module's own `scale` buffer).
+pub fn scale(g: &mut Graph, t: Value, len: Value, layout: &RopeLayout, pairs: &[f32], scale_base: f64, ones: usize) -> Result<Value, BuildError> {
     let power_col = power_column(g, t, len, scale_base, ones)?;
     // base ** power: [D] ** [N, 1…] -> [N, 1…, D]
-    let per_feature = layout.per_feature(&base(dim), 1.0);
+    let per_feature = layout.per_feature(pairs, 1.0);
     let b = g.constant("base", Tensor::f32(vec![layout.head_dim as i64], per_feature).map_err(bad("base"))?)?;
     g.pow("", b, power_col)
 }
 
 /// The scale per rotated pair `[N, dim/2]` (the fused ops' cache layout): [`scale`] without
 /// the expansion to features.
-pub fn scale_per_pair(g: &mut Graph, t: Value, len: Value, dim: usize, scale_base: f64) -> Result<Value, BuildError> {
+pub fn scale_per_pair(g: &mut Graph, t: Value, len: Value, pairs: &[f32], scale_base: f64) -> Result<Value, BuildError> {
     let power_col = power_column(g, t, len, scale_base, 1)?;
-    let pairs = base(dim);
-    let b = g.constant("base", Tensor::f32(vec![pairs.len() as i64], pairs).map_err(bad("base"))?)?;
+    let b = g.constant("base", Tensor::f32(vec![pairs.len() as i64], pairs.to_vec()).map_err(bad("base"))?)?;
     g.pow("", b, power_col)
 }
 
