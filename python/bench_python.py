@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import logging
 import statistics
 import sys
 import tempfile
@@ -54,6 +55,7 @@ def main() -> int:
     ap.add_argument("--torch-iters", type=int, default=3)
     a = ap.parse_args()
     torch.set_num_threads(1)
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed" notes
     rope, xpos = RotaryEmbedding(dim=64), RotaryEmbedding(dim=64, use_xpos=True)
     with contextlib.redirect_stdout(io.StringIO()):
         hier = HierarchicalTransformer(num_tokens=256, dim=(128, 256), depth=4, seq_len=1024, dim_head=32, heads=4, hierarchies=(1, 4), window_sizes=(32, None))
