@@ -33,6 +33,13 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
+# A first run needs about 15 GiB: the venv (torch with its CUDA libraries, ~5 GB), the Rust
+# builds (~9 GB) and the generated corpora. Say so up front rather than fail mid-install.
+avail_kib="$(df -Pk "$root" | awk 'NR==2 {print $4}')"
+if [ -n "$avail_kib" ] && [ "$avail_kib" -lt $((15 * 1024 * 1024)) ]; then
+  echo "warning: $((avail_kib / 1024 / 1024)) GiB free under $root; a first run of this script needs about 15 GiB" >&2
+fi
+
 echo "== 1. python env" >&2
 scripts/setup_python.sh
 # shellcheck source=scripts/env.sh
