@@ -26,7 +26,8 @@
 #   7. the Python package: `pip install ./bindings/python` into the venv, then its pytest suite
 #      (every rotary golden, committed and held-out, re-exported from a live RotaryEmbedding
 #      equals the package in ONNX Runtime; learned and perturbed frequencies and xPos bases;
-#      live HierarchicalTransformers at several lengths; optimize; errors; a syrupy snapshot);
+#      live HierarchicalTransformers at several lengths; optimize; errors; a syrupy snapshot),
+#      and mypy --strict over its sources and over a user's code against the installed package;
 #   8. the IR example (examples/rotate_in_own_graph.rs) runs and checks in ORT and tract; the
 #      README quick starts (Python, then CLI) run as written (scripts/readme_check.sh).
 set -euo pipefail
@@ -111,6 +112,9 @@ echo "== 7. the Python package: pip install ./bindings/python into the venv, pyt
 # builds the abi3 wheel with maturin (fetched by pip's build isolation) in release mode
 "$ROTOR_PYTHON" -m pip install --quiet --disable-pip-version-check --no-cache-dir --force-reinstall --no-deps ./bindings/python >&2
 (cd bindings/python/tests && ROTOR_SEED="$seed" "$ROTOR_PYTHON" -m pytest -q -p no:cacheprovider)
+# the package's sources, and a user's code against the installed package (py.typed, stubs)
+"$ROTOR_PYTHON" -m mypy --strict --cache-dir target/mypy-cache bindings/python/python/rotor
+(cd bindings/python/tests && "$ROTOR_PYTHON" -m mypy --strict --cache-dir ../../../target/mypy-cache typing_usage.py)
 
 echo "== 8. the IR example and the README's commands (Python and CLI quick starts), as written" >&2
 cargo run --locked --quiet -p rotor-export --example rotate_in_own_graph -- target/rotate_in_own_graph.onnx > /dev/null

@@ -201,7 +201,7 @@ def diff(a: ModelSource, b: ModelSource) -> str:
     text, count = _diff(sa, sb)
     if count == 0:
         return "no differences\n"
-    head = f"--- {os.fspath(a)}\n+++ {os.fspath(b)}\n" if isinstance(sa, str) and isinstance(sb, str) else ""
+    head = f"--- {sa}\n+++ {sb}\n" if isinstance(sa, str) and isinstance(sb, str) else ""
     return f"{head}{text}{count} difference(s)\n"
 
 

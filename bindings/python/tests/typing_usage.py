@@ -1,0 +1,27 @@
+"""A user's code, type-checked with `mypy --strict` against the installed package (its
+py.typed and stubs) by scripts/test.sh; not a pytest module. A signature change that breaks
+callers fails the check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rotor
+
+
+def export_and_fuse(path: str) -> dict[str, Any]:
+    model: bytes = rotor.export({"kind": "rotary", "dim": 8, "mode": "qk"}, value_info=False)
+    report = rotor.optimize(model, path, passes=["dce", "fuse-rope"], rope_target="ai.onnx", verify=False, dims={"N": [1, 5]})
+    text: str = rotor.graph_text(path) + rotor.diff(model, path)
+    names: list[str] = sorted(rotor.passes()) + sorted(rotor.targets())
+    keys: str = rotor.config_keys("rotary")
+    report["text"] = (text, names, keys, rotor.__version__)
+    return report
+
+
+def handle(e: Exception) -> str:
+    if isinstance(e, (rotor.VerifyError, rotor.LintError)):
+        return str(e.report)
+    if isinstance(e, rotor.ConfigError):
+        return f"bad value: {e}"
+    return repr(e)
