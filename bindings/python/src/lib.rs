@@ -172,17 +172,7 @@ fn export_config<'py>(
         if let Some(p) = &path {
             rotor_export::write_atomic(p, &bytes).map_err(Fail::other)?;
         }
-        let mut notes = Vec::new();
-        if let Some((_, form)) = g.metadata().iter().find(|(k, _)| k == "rotor.form")
-            && form.starts_with("decomposed (")
-        {
-            notes.push(format!("emitted {form}"));
-        }
-        if weights.is_none()
-            && let Some(note) = rotor_builder::emit::precision_note(&config)
-        {
-            notes.push(note);
-        }
+        let notes = rotor_builder::emit::export_notes(&g, &config, weights.is_some());
         Ok((bytes, notes))
     })?;
     Ok((PyBytes::new(py, &bytes), notes))
@@ -234,7 +224,7 @@ fn optimize<'py>(
         obj.insert("save_ms".into(), save_ms.into());
         if verify {
             if let Some(lib) = &ort_library {
-                rotor_runtime::use_ort_library(lib);
+                rotor_runtime::use_ort_library(lib).map_err(|e| Fail(Kind::Unavailable, format!("verify=True needs ONNX Runtime: {e}")))?;
             }
             let rewritten = match (&path, &bytes) {
                 (Some(p), _) => ModelRef::Path(p),

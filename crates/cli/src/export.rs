@@ -156,19 +156,10 @@ pub fn run(a: ExportArgs) -> Result<u8, Failure> {
     if p.print {
         print!("{}", rotor_export::text::print(&g));
     }
-    if let Some((_, form)) = g.metadata().iter().find(|(k, _)| k == "rotor.form")
-        && form.starts_with("decomposed (")
-    {
-        eprintln!("note: emitted {form}");
-    }
-    if !p.quiet
-        && p.weights.is_none()
-        && !cfg!(feature = "torch")
-        && let Some(note) = rotor_builder::emit::precision_note(&config)
-    {
-        eprintln!("note: {note}");
-    }
     if !p.quiet {
+        for note in rotor_builder::emit::export_notes(&g, &config, p.weights.is_some() || cfg!(feature = "torch")) {
+            eprintln!("note: {note}");
+        }
         let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
         eprintln!("wrote {} ({}) in {:.1} ms", files.join(" + "), rotor_export::text::summary(&g), started.elapsed().as_secs_f64() * 1e3);
     }

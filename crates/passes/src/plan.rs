@@ -95,21 +95,24 @@ pub fn plan(passes: &[String], rope_target: Option<&str>, target: Option<&str>) 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
+    /// The plan's passes and (rope target, max opset), or the field an error names.
+    fn resolve(passes: &[&str], rope: Option<&str>, target: Option<&str>) -> Result<(Vec<String>, RopeTarget, i64), &'static str> {
+        let passes: Vec<String> = passes.iter().map(|s| s.to_string()).collect();
+        plan(&passes, rope, target).map(|p| (p.passes, p.options.rope_target, p.options.max_opset)).map_err(|e| e.field)
+    }
+
     #[test]
     fn defaults_targets_and_errors() {
-        let p = plan(&[], None, None).unwrap();
-        assert_eq!(p.passes, DEFAULT_PIPELINE.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(p.options.rope_target, RopeTarget::Onnx);
-        let p = plan(&[], Some("ai.onnx"), Some("ort-1.22")).unwrap();
-        assert_eq!(p.options.rope_target, RopeTarget::Microsoft, "ort-1.22 has only the contrib op");
-        assert!(p.options.max_opset < 23);
-        assert!(plan(&["none".into()], None, None).unwrap().passes.is_empty());
-        assert_eq!(plan(&["fuse-rop".into()], None, None).unwrap_err().field, "passes");
-        assert_eq!(plan(&[], Some("onnx"), None).unwrap_err().field, "rope_target");
-        assert_eq!(plan(&[], None, Some("trt")).unwrap_err().field, "target");
+        let default: Vec<String> = DEFAULT_PIPELINE.iter().map(|s| s.to_string()).collect();
+        assert_eq!(resolve(&[], None, None), Ok((default, RopeTarget::Onnx, i64::MAX)));
+        let ort122 = resolve(&[], Some("ai.onnx"), Some("ort-1.22"));
+        assert!(matches!(ort122, Ok((_, RopeTarget::Microsoft, 22))), "ort-1.22 has only the contrib op, opsets up to 22: {ort122:?}");
+        assert_eq!(resolve(&["none"], None, None), Ok((Vec::new(), RopeTarget::Onnx, i64::MAX)));
+        assert_eq!(resolve(&["fuse-rop"], None, None), Err("passes"));
+        assert_eq!(resolve(&[], Some("onnx"), None), Err("rope_target"));
+        assert_eq!(resolve(&[], None, Some("trt")), Err("target"));
     }
 }

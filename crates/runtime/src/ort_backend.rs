@@ -79,11 +79,17 @@ fn find_in_dir(dir: &Path) -> Option<PathBuf> {
     hits.pop()
 }
 
-/// Use the ONNX Runtime shared library at `path` (before anything loads one): rotor's Python
-/// package passes the library of the `onnxruntime` package the user has. `false` when a
-/// library was already chosen for this process (the first choice stays).
-pub fn use_ort_library(path: &Path) -> bool {
-    FOUND_PATH.set(Ok(path.to_path_buf())).is_ok()
+/// Use the ONNX Runtime shared library at `path`, or the one in the folder `path` (the
+/// `onnxruntime` package's `capi/`), before anything loads one: rotor's Python package passes
+/// the package the user has. `Ok(false)` when a library was already chosen for this process
+/// (the first choice stays); an error when a folder holds no ONNX Runtime library.
+pub fn use_ort_library(path: &Path) -> Result<bool, RuntimeError> {
+    let lib = if path.is_dir() {
+        find_in_dir(path).ok_or_else(|| RuntimeError::OrtUnavailable(format!("no ONNX Runtime shared library in {}", path.display())))?
+    } else {
+        path.to_path_buf()
+    };
+    Ok(FOUND_PATH.set(Ok(lib)).is_ok())
 }
 
 /// Locate the ONNX Runtime shared library (see the module docs for the search order). The

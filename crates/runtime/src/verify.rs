@@ -19,7 +19,7 @@ pub const DEFAULT_SIZES: [i64; 3] = [1, 7, 67];
 pub enum ModelRef<'a> {
     /// An ONNX file.
     Path(&'a Path),
-    /// A serialized `ModelProto` without external data.
+    /// A serialized ONNX model whose initializers are all inline.
     Bytes(&'a [u8]),
 }
 

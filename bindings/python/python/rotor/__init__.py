@@ -22,16 +22,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Union
 
-from . import _live
-from ._errors import (
-    ConfigError,
-    LintError,
-    ModelError,
-    RotorError,
-    RotorWarning,
-    RuntimeUnavailableError,
-    VerifyError,
-)
+from . import _errors, _live
+from ._errors import *  # noqa: F403  (the exception classes; listed in _errors.__all__)
 from ._rotor import __version__
 from ._rotor import config_help as _config_help
 from ._rotor import default_pipeline as _default_pipeline
@@ -50,14 +42,8 @@ __all__ = [
     "passes",
     "targets",
     "config_keys",
-    "RotorError",
-    "ConfigError",
-    "ModelError",
-    "RuntimeUnavailableError",
-    "VerifyError",
-    "LintError",
-    "RotorWarning",
     "__version__",
+    *_errors.__all__,
 ]
 
 #: A model: a path (``str`` or ``os.PathLike``), its serialized bytes, or an
@@ -239,8 +225,9 @@ def _source(src: Any, what: str) -> str | bytes:
 
 
 def _ort_library() -> str | None:
-    """The shared library of the installed ``onnxruntime`` package (None: ``ORT_DYLIB_PATH``
-    decides). Found without importing the package."""
+    """The ``capi`` folder of the installed ``onnxruntime`` package, where the native module
+    finds its shared library (None: ``ORT_DYLIB_PATH`` decides). Found without importing the
+    package."""
     if os.environ.get("ORT_DYLIB_PATH"):
         return None
     import importlib.util
@@ -251,8 +238,4 @@ def _ort_library() -> str | None:
             "verify=True runs ONNX Runtime, and the onnxruntime package is not installed "
             "(pip install onnxruntime, or set ORT_DYLIB_PATH to libonnxruntime.so)"
         )
-    capi = Path(spec.origin).parent / "capi"
-    hits = sorted(p for p in capi.glob("*onnxruntime*") if p.name.startswith("libonnxruntime.so.") or p.name in ("libonnxruntime.dylib", "onnxruntime.dll"))
-    if not hits:
-        raise RuntimeUnavailableError(f"verify=True: no ONNX Runtime shared library in {capi} (set ORT_DYLIB_PATH to libonnxruntime.so)")
-    return str(hits[-1])
+    return str(Path(spec.origin).parent / "capi")

@@ -109,6 +109,22 @@ pub fn precision_note(config: &Value) -> Option<String> {
     }
 }
 
+/// What an export chose that its caller may not expect, one line each: a fused form that fell
+/// back to the decomposed one (and why), and the [`precision_note`] of frequencies computed
+/// from the config (`freqs_given`: the frequencies came from weights or from libtorch).
+pub fn export_notes(g: &Graph, config: &Value, freqs_given: bool) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some((_, form)) = g.metadata().iter().find(|(k, _)| k == "rotor.form")
+        && form.starts_with("decomposed (")
+    {
+        notes.push(format!("emitted {form}"));
+    }
+    if !freqs_given && let Some(note) = precision_note(config) {
+        notes.push(note);
+    }
+    notes
+}
+
 /// Zero-pad axis `axis` (non-negative) of `x` at the end to a multiple of `m`, given the axis
 /// length `n` as a `[1]` int64 vector. Written as a constant `Pad` of `m − 1` rows followed by a
 /// `Slice` to `ceil(n/m)·m` rows, because tract only takes constant pads.
