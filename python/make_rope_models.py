@@ -23,8 +23,13 @@ traced dim of size 1 — with dynamic batch and sequence):
                        its export fixes the sequence length (get_scale's len(t) // 2 is a Python
                        int), so its tables are constants and it is tested at that length only
   rotary_cached_keys   the same with rotate_queries_with_cached_keys (3 memory keys, partial 8/16)
-  rotary_xpos_ts, rotary_cached_keys_ts
-                       the two modules above through the TorchScript exporter (dynamo=False,
+  rotary_cached_keys_cache
+                       rotate_queries_with_cached_keys of a default RotaryEmbedding(16) (its
+                       frequency cache on) on q and k of one length: the export writes the
+                       queries' table into the cache buffer (ScatterND) and reads the keys'
+                       table back from it
+  rotary_xpos_ts, rotary_cached_keys_ts, rotary_cached_keys_cache_ts
+                       the three modules above through the TorchScript exporter (dynamo=False,
                        opset 17: no value_info, shapes computed by Shape/Gather/Where chains)
 
 Nothing is downloaded (HF_HUB_OFFLINE=1); weights come from fixed seeds. Re-running is instant
@@ -80,15 +85,18 @@ def torch_models() -> dict:
     class RotaryAttention(torch.nn.Module):
         """Embedding -> one attention layer with rotary-embedding-torch -> logits."""
 
-        def __init__(self, xpos: bool, cached: bool):
+        def __init__(self, xpos: bool, cached: bool, freq_cache: bool = False):
             super().__init__()
-            self.heads, self.dim_head, self.cached = 4, 16, cached
+            self.heads, self.dim_head, self.cached, self.memory = 4, 16, cached, cached and not freq_cache
             self.emb = torch.nn.Embedding(VOCAB, 64)
             self.qkv = torch.nn.Linear(64, 3 * 64)
             self.out = torch.nn.Linear(64, VOCAB)
-            self.rotary = RotaryEmbedding(dim=8 if cached else 16, use_xpos=xpos, cache_if_possible=False)
+            if freq_cache:
+                self.rotary = RotaryEmbedding(dim=16, use_xpos=xpos)  # the package's defaults: cache on
+            else:
+                self.rotary = RotaryEmbedding(dim=8 if cached else 16, use_xpos=xpos, cache_if_possible=False)
             self.xpos = xpos
-            if cached:
+            if self.memory:
                 self.mem_k = torch.nn.Parameter(torch.randn(1, 4, 3, 16))
                 self.mem_v = torch.nn.Parameter(torch.randn(1, 4, 3, 16))
 
@@ -97,8 +105,9 @@ def torch_models() -> dict:
             b, s, _ = x.shape
             q, k, v = self.qkv(x).view(b, s, 3, self.heads, self.dim_head).permute(2, 0, 3, 1, 4)
             if self.cached:
-                k = torch.cat((self.mem_k.expand(b, -1, -1, -1), k), dim=2)
-                v = torch.cat((self.mem_v.expand(b, -1, -1, -1), v), dim=2)
+                if self.memory:
+                    k = torch.cat((self.mem_k.expand(b, -1, -1, -1), k), dim=2)
+                    v = torch.cat((self.mem_v.expand(b, -1, -1, -1), v), dim=2)
                 q, k = self.rotary.rotate_queries_with_cached_keys(q, k)
             elif self.xpos:
                 q, k = self.rotary.rotate_queries_and_keys(q, k)
@@ -129,13 +138,15 @@ def torch_models() -> dict:
         "x_transformers_xpos": lambda: x_decoder(rotary_xpos=True),
         "rotary_xpos": lambda: RotaryAttention(xpos=True, cached=False),
         "rotary_cached_keys": lambda: RotaryAttention(xpos=False, cached=True),
+        "rotary_cached_keys_cache": lambda: RotaryAttention(xpos=False, cached=True, freq_cache=True),
     }
 
 
 # the same modules through the TorchScript exporter (dynamo=False), which writes no value_info
 # and computes shapes with Shape/Gather/Where chains; it cannot export the HF or x-transformers
 # models of this torch/transformers (aten::diff, an alias-analysis assert)
-TORCHSCRIPT = {"rotary_xpos_ts": "rotary_xpos", "rotary_cached_keys_ts": "rotary_cached_keys"}
+TORCHSCRIPT = {"rotary_xpos_ts": "rotary_xpos", "rotary_cached_keys_ts": "rotary_cached_keys",
+               "rotary_cached_keys_cache_ts": "rotary_cached_keys_cache"}
 
 
 def export_torch(name: str, build, model_dir: Path) -> None:

@@ -1,7 +1,10 @@
 # Source me: environment for running rotor against the pinned Python env (.venv).
-# Sets ROTOR_PYTHON, ORT_DYLIB_PATH (the libonnxruntime.so of the onnxruntime wheel) and the
-# libtorch variables of the `torch` feature.
+# Sets ROTOR_ROOT (the clone), ROTOR_PYTHON, ORT_DYLIB_PATH (the libonnxruntime.so of the
+# onnxruntime wheel), the libtorch variables of the `torch` feature, and puts the clone's
+# target/debug (where `cargo build -p rotor-cli` leaves `rotor`) on PATH, so the commands work
+# from any folder.
 _rotor_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ROTOR_ROOT="$_rotor_root"
 export ROTOR_VENV="${ROTOR_VENV:-$_rotor_root/.venv}"
 export ROTOR_PYTHON="$ROTOR_VENV/bin/python"
 _ort_capi="$("$ROTOR_PYTHON" -c 'import onnxruntime, os; print(os.path.join(os.path.dirname(onnxruntime.__file__), "capi"))')"
@@ -16,6 +19,6 @@ fi
 _torch_lib="$("$ROTOR_PYTHON" -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')"
 export LIBTORCH_USE_PYTORCH=1
 export VIRTUAL_ENV="$ROTOR_VENV"
-export PATH="$ROTOR_VENV/bin:$PATH"
+export PATH="$_rotor_root/target/debug:$ROTOR_VENV/bin:$PATH"
 export LD_LIBRARY_PATH="$_torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 unset _rotor_root _ort_capi _torch_lib

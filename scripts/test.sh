@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Run every test of rotor, with all set-up done here (nothing pre-installed by hand):
+#   0. house rules: `cargo fmt --check`; then (with the venv of step 1, for libtorch)
+#      `cargo clippy --workspace --all-targets --locked -D warnings` with the `torch` feature
+#      (the lints of [workspace.lints] in Cargo.toml: no unwrap/expect/panic in library code);
 #   1. the pinned Python env (.venv) with the reference packages, onnx and onnxruntime;
-#   2. the committed goldens must reproduce from the reference packages on this machine
-#      (golden/golden_check.py: floats within a tenth of the parity tolerance, since torch's
-#      vectorised math differs by an ulp between CPUs; metadata, names and integers exactly);
-#      the freshly computed files are kept for the bit-exact checks of step 4;
+#   2. the committed goldens must reproduce from the reference packages on this machine, under
+#      each of torch's CPU kernels (ATEN_CPU_CAPABILITY=default, avx2, and avx512 where the CPU
+#      has it) and numpy's matching dispatch (NPY_DISABLE_CPU_FEATURES), so a golden that only
+#      one kind of CPU reproduces fails here (golden/golden_check.py: floats within a tenth of
+#      the parity tolerance; metadata, names and integers exactly); the files computed with the
+#      kernel this run's torch picks are kept for the bit-exact checks of step 4;
 #   3. held-out random rotary/axial/sinusoidal configs and hierarchical checkpoints, with
 #      outputs from the packages, for two seeds: the fixed one and one drawn per run (printed;
 #      ROTOR_SEED=<n> reproduces a run's draw);
@@ -16,6 +21,9 @@
 #      models and each emitter, decomposed and fused), insta graph-text goldens, property tests
 #      (ORT == tract == libtorch), export contracts, the IR, CLI behaviour; then the CLI tests
 #      once more without the `torch` feature (the default build's export path);
+#   4b. the checks that read committed floats through torch again under torch's other kernels:
+#      libtorch's frequencies against the committed goldens (a kernel-independent bound) and bit
+#      for bit against the package run with the same kernel in step 2;
 #   5. onnx.checker.check_model(full_check=True) on every model the tests exported;
 #   6. the foreign-model corpus (python/make_corpus.py: the ONNX backend node tests of the pinned
 #      onnx wheel, the model folders it ships, torch.onnx.export models of HF transformers and
@@ -25,11 +33,13 @@
 #      venv, target/venv-ort122) with the eager logits (python/ort_version_check.py);
 #   7. the Python package: `pip install ./bindings/python` into the venv, then its pytest suite
 #      (every rotary golden, committed and held-out, re-exported from a live RotaryEmbedding
-#      equals the package in ONNX Runtime; learned and perturbed frequencies and xPos bases;
-#      live HierarchicalTransformers at several lengths; optimize; errors; a syrupy snapshot),
-#      and mypy --strict over its sources and over a user's code against the installed package;
+#      equals the package in ONNX Runtime, also under torch's other kernels; learned and
+#      perturbed frequencies and xPos bases; live HierarchicalTransformers at several lengths;
+#      optimize; errors; a syrupy snapshot), and mypy --strict over its sources and over a
+#      user's code against the installed package;
 #   8. the IR example (examples/rotate_in_own_graph.rs) runs and checks in ORT and tract; the
 #      README quick starts (Python, then CLI) run as written (scripts/readme_check.sh).
+# ATEN_CPU_CAPABILITY exported for the whole run makes it the kernel of every other step.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -41,18 +51,42 @@ if [ -n "$avail_kib" ] && [ "$avail_kib" -lt $((15 * 1024 * 1024)) ]; then
   echo "warning: $((avail_kib / 1024 / 1024)) GiB free under $root; a first run of this script needs about 15 GiB" >&2
 fi
 
+echo "== 0. house rules: cargo fmt --check" >&2
+cargo fmt --all --check
+
 echo "== 1. python env" >&2
 scripts/setup_python.sh
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
 echo "   ORT_DYLIB_PATH=$ORT_DYLIB_PATH" >&2
 
-echo "== 2. committed goldens reproduce from the reference packages" >&2
+echo "== 0b. house rules: cargo clippy -D warnings (all targets, torch feature)" >&2
+cargo clippy --workspace --all-targets --locked --features rotor-tests/torch,rotor-cli/torch -- -D warnings
+
+echo "== 2. committed goldens reproduce from the reference packages, under each CPU kernel" >&2
+# torch picks its vectorised kernels by ATEN_CPU_CAPABILITY (and the CPU); numpy dispatches by
+# CPU feature, which NPY_DISABLE_CPU_FEATURES masks. Each kernel set is run: the committed files
+# must hold on every CPU, not only on the one that made them.
+native_cap="$("$ROTOR_PYTHON" -c 'import torch; print(torch.backends.cpu.get_cpu_capability().lower())')"
+caps="default avx2"
+if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then caps="$caps avx512"; fi
+case " $caps " in *" $native_cap "*) ;; *) caps="$caps $native_cap" ;; esac
+npy_avx512="AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR"
+npy_all="SSSE3 SSE41 POPCNT SSE42 AVX F16C FMA3 AVX2 $npy_avx512"
 rm -rf target/fresh-goldens
-"$ROTOR_PYTHON" golden/rotary/make_goldens.py --check --keep target/fresh-goldens/rotary
-"$ROTOR_PYTHON" golden/hierarchical/make_goldens.py --check --keep target/fresh-goldens/hierarchical
-"$ROTOR_PYTHON" golden/sinusoidal/make_goldens.py --check --keep target/fresh-goldens/sinusoidal
-"$ROTOR_PYTHON" golden/functions/make_goldens.py --check --keep target/fresh-goldens/functions
+for cap in $caps; do
+  case "$cap" in
+    default) npy="$npy_all" npy_note="numpy at its SSE3 baseline" ;;
+    avx2) npy="$npy_avx512" npy_note="numpy without AVX-512" ;;
+    *) npy="" npy_note="numpy as the CPU allows" ;;
+  esac
+  echo "   kernel $cap (ATEN_CPU_CAPABILITY=$cap, $npy_note)" >&2
+  for kind in rotary hierarchical sinusoidal functions; do
+    ATEN_CPU_CAPABILITY="$cap" NPY_DISABLE_CPU_FEATURES="$npy" \
+      "$ROTOR_PYTHON" "golden/$kind/make_goldens.py" --check --keep "target/fresh-goldens/$cap/$kind"
+  done
+done
+echo "   this run's kernel: $native_cap (its files serve the bit-exact checks)" >&2
 
 fixed_seed=20261124
 seed="${ROTOR_SEED:-$(( $(od -An -N4 -tu4 /dev/urandom) % 1000000000 ))}"
@@ -76,7 +110,7 @@ rm -rf target/rotor-models
 export ROTOR_MODEL_DIR="$root/target/rotor-models"
 export ROTOR_EXTRA_GOLDENS="$extra"
 export ROTOR_EXTRA_HIER_GOLDENS="$extra_hier"
-export ROTOR_FRESH_GOLDENS="$root/target/fresh-goldens"
+export ROTOR_FRESH_GOLDENS="$root/target/fresh-goldens/$native_cap"
 export ROTOR_REQUIRE_FRESH=1
 export ROTOR_REQUIRE_ORT=1
 export ROTOR_ROPE_MODELS="$root/target/rope-models"
@@ -87,6 +121,14 @@ export INSTA_UPDATE=no
 cargo test --workspace --exclude rotor-python --locked --features rotor-tests/torch,rotor-cli/torch
 # the CLI once more as users without torch build it (config-only frequencies)
 cargo test --locked -p rotor-cli
+
+echo "== 4b. libtorch against the committed goldens under torch's other kernels" >&2
+for cap in $caps; do
+  [ "$cap" = "$native_cap" ] && continue
+  echo "   kernel $cap" >&2
+  ATEN_CPU_CAPABILITY="$cap" ROTOR_FRESH_GOLDENS="$root/target/fresh-goldens/$cap" \
+    cargo test --locked --quiet -p rotor-tests --features rotor-tests/torch --test torch_properties libtorch_reference
+done
 
 echo "== 5. onnx.checker on every exported model" >&2
 "$ROTOR_PYTHON" python/check_models.py "$ROTOR_MODEL_DIR"
@@ -112,6 +154,13 @@ echo "== 7. the Python package: pip install ./bindings/python into the venv, pyt
 # builds the abi3 wheel with maturin (fetched by pip's build isolation) in release mode
 "$ROTOR_PYTHON" -m pip install --quiet --disable-pip-version-check --no-cache-dir --force-reinstall --no-deps ./bindings/python >&2
 (cd bindings/python/tests && ROTOR_SEED="$seed" "$ROTOR_PYTHON" -m pytest -q -p no:cacheprovider)
+# the committed goldens against live modules built under torch's other kernels
+for cap in $caps; do
+  [ "$cap" = "$native_cap" ] && continue
+  echo "   goldens from live modules, kernel $cap" >&2
+  (cd bindings/python/tests && ATEN_CPU_CAPABILITY="$cap" ROTOR_SEED="$seed" "$ROTOR_PYTHON" -m pytest -q -p no:cacheprovider \
+    test_export_rotary.py -k golden_case)
+done
 # the package's sources, and a user's code against the installed package (py.typed, stubs)
 "$ROTOR_PYTHON" -m mypy --strict --cache-dir target/mypy-cache bindings/python/python/rotor
 (cd bindings/python/tests && "$ROTOR_PYTHON" -m mypy --strict --cache-dir ../../../target/mypy-cache typing_usage.py)

@@ -2,6 +2,8 @@
 //! (`rotor_builder::config::keys`); this test fails when they drift. Regenerate with
 //! `ROTOR_UPDATE_DOCS=1 cargo test -p rotor-tests --test docs`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
+
 use rotor_tests::repo_root;
 
 const START: &str = "<!-- generated: config keys (tests/docs.rs) -->\n";

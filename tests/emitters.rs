@@ -2,6 +2,8 @@
 //! fold/unfold, checked bit for bit against plain-Rust references and against the package's own
 //! functions (golden/functions), with their graph text kept as goldens.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
+
 use rotor_builder::{DType, Dim, Graph, emit};
 use rotor_runtime::{BackendKind, HostTensor, Tolerance};
 use rotor_tests::{f32_tensor, ort_available, repo_root};

@@ -1,6 +1,8 @@
 //! Export contracts: ModelProto header fields, load → print round trip, metadata, external data
 //! and atomic writes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
+
 use rotor_export::{ExportOptions, text};
 use rotor_runtime::{BackendKind, Tolerance};
 use rotor_tests::{model_dir, ort_available};

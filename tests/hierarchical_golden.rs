@@ -6,6 +6,8 @@
 //! Tolerance |a−b| ≤ 1e-4 + 1e-4·|b|. Graph text of the whole model and of each emitter kind is
 //! kept as insta goldens.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! Helpers shared by rotor's integration tests: golden files, backends, comparisons.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -167,4 +167,53 @@ pub fn assert_close(a: &NamedTensors, b: &NamedTensors, tol: Tolerance, what: &s
         let c = rotor_runtime::compare(x, y, tol).unwrap_or_else(|e| panic!("{what} {n}: {e}"));
         assert!(c.ok(), "{what} {n}: {}", c.summary());
     }
+}
+
+/// The f32 spacing at `x` (positive, finite): the distance to the next float up.
+fn spacing(x: f32) -> f64 {
+    f64::from(f32::from_bits(x.to_bits() + 1)) - f64::from(x)
+}
+
+/// Whether `freqs` are frequencies `RotaryEmbedding` computes for `spec` on *some* CPU, whichever
+/// of torch's kernels (`ATEN_CPU_CAPABILITY` default, avx2, avx512) ran. The bound holds for
+/// every kernel and no wider, so a golden moved by a few ulps fails:
+/// - `lang`: the package computes `1 / theta ** (2i / dim)` in float32 (theta, after the NTK
+///   rescale, rounded to f32 by torch first). `2i / dim` and the reciprocal are IEEE divisions,
+///   the same everywhere; the power is the only kernel-dependent step, and every kernel's powf is
+///   faithful: within 1 ulp of the exact power (SLEEF's `powf_u10` in the avx2/avx512 kernels,
+///   <= 1.0 ulp; glibc's powf in the scalar one, < 1 ulp). So freqs[i] must be `1 / p` for a
+///   float32 `p` within 1 ulp of the power computed in f64. (Kernels are seen 2 ulps apart on
+///   `interp4_ntk8`; a plain ulp bound would have to allow ~4 after the reciprocal.)
+/// - `pixel`: `linspace(1, max_freq / 2, dim // 2) * pi`: basic IEEE operations; a kernel may
+///   fuse linspace's `start + step * i` into one FMA (one rounding instead of two), so within
+///   1 ulp of torch's scalar result (rotor's `linspace_f32`).
+/// - `constant` and `custom_freqs`: copies of given numbers, exact.
+pub fn kernel_independent_freqs(spec: &rotor_builder::config::FreqSpec, freqs: &[f32]) -> Result<(), String> {
+    use rotor_builder::config::FreqsFor;
+    use rotor_builder::emit::rope;
+    let expected = rope::package_freqs(spec);
+    if freqs.len() != expected.len() {
+        return Err(format!("{} frequencies, the config gives {}", freqs.len(), expected.len()));
+    }
+    for (i, (&f, &e)) in freqs.iter().zip(&expected).enumerate() {
+        let ok = match (&spec.custom_freqs, spec.freqs_for) {
+            (Some(_), _) | (None, FreqsFor::Constant) => f.to_bits() == e.to_bits(),
+            (None, FreqsFor::Pixel) => f.to_bits().abs_diff(e.to_bits()) <= 1,
+            (None, FreqsFor::Lang) => {
+                let theta = rope::rescaled_theta(spec.theta, spec.theta_rescale_factor, spec.dim) as f32;
+                let exponent = (2 * i) as f32 / spec.dim as f32;
+                let exact = f64::from(theta).powf(f64::from(exponent));
+                let nearest = exact as f32;
+                // the float32 powers within 1 ulp of the exact one, and their reciprocals
+                (-2i64..=2)
+                    .filter_map(|k| u32::try_from(i64::from(nearest.to_bits()) + k).ok().map(f32::from_bits))
+                    .filter(|p| (f64::from(*p) - exact).abs() <= spacing(nearest).max(spacing(*p)))
+                    .any(|p| (1.0f32 / p).to_bits() == f.to_bits())
+            }
+        };
+        if !ok {
+            return Err(format!("freqs[{i}] = {f:e} (bits {:#010x}); the config gives {e:e} (bits {:#010x})", f.to_bits(), e.to_bits()));
+        }
+    }
+    Ok(())
 }

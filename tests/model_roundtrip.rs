@@ -4,6 +4,8 @@
 //! doc strings and metadata must come back as the very same `ModelProto`; malformed models
 //! must be refused with an error naming the culprit, never a panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
+
 use prost::Message;
 use rotor_export::proto::{
     AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, SparseTensorProto, StringStringEntryProto, TensorProto,

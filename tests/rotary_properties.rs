@@ -5,6 +5,8 @@
 //! both forms would pass them); the package's own math checks offsets and cached keys on random
 //! configs in `torch_properties.rs` (libtorch) and `rotary_golden.rs` (held-out goldens).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
+
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;

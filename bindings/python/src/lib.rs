@@ -3,8 +3,6 @@
 //! these functions; every error arrives as one of the exception classes of `rotor._errors`
 //! (a Rust panic, which would be a bug, arrives as `rotor.RotorError`, never as a crash).
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -154,6 +152,11 @@ fn export_config<'py>(
         if !config.is_object() {
             return Err(Fail::config("config: must be a dict (a JSON object)"));
         }
+        if let (Some(p), Some(w)) = (&path, &weights_path) {
+            use rotor_export::paths::{Role, model_outputs, refuse_clobbering};
+            let writes: Vec<Role> = model_outputs(p).into_iter().map(|r| Role::new(r.what.replace("the output model", "path"), r.path)).collect();
+            refuse_clobbering(&[Role::new("weights", w)], &writes, 0).map_err(Fail::config)?;
+        }
         let weights = match (tensors, weights_path) {
             (Some(_), Some(_)) => return Err(Fail::config("weights: give a state_dict or a safetensors path, not both")),
             (Some(t), None) => Some(weight_map(t)?),
@@ -172,7 +175,7 @@ fn export_config<'py>(
         if let Some(p) = &path {
             rotor_export::write_atomic(p, &bytes).map_err(Fail::other)?;
         }
-        let notes = rotor_builder::emit::export_notes(&g, &config, weights.is_some());
+        let notes = rotor_builder::emit::export_notes(&g, &config, weights.as_ref(), weights.is_some());
         Ok((bytes, notes))
     })?;
     Ok((PyBytes::new(py, &bytes), notes))
@@ -199,20 +202,50 @@ fn optimize<'py>(
     let src = Source::extract(src, "src")?;
     let (report, bytes, ok) = guarded(py, move || {
         let plan = rotor_passes::plan::plan(&passes.unwrap_or_default(), rope_target.as_deref(), target.as_deref()).map_err(Fail::config)?;
+        // Every argument is checked before anything is written (nothing is left on error).
+        let chosen = dims.unwrap_or_default();
+        if !chosen.is_empty() && !verify {
+            return Err(Fail::config("dims: sets the sizes verify=True runs with; pass verify=True"));
+        }
         let t0 = std::time::Instant::now();
         let mut g = src.load()?;
         let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+        rotor_runtime::verify::check_sizes(&g, &chosen).map_err(|e| match e {
+            rotor_runtime::RuntimeError::Input { name, message } => Fail::config(format!("dims[{name:?}]: {message}")),
+            other => Fail::config(other),
+        })?;
+        if let Some(p) = &path {
+            use rotor_export::paths::{Role, model_files, model_outputs, refuse_clobbering};
+            let reads = match &src {
+                Source::Path(s) => model_files(s, &g),
+                Source::Bytes(_) => Vec::new(),
+            };
+            let writes: Vec<Role> = model_outputs(p).into_iter().map(|r| Role::new(r.what.replace("the output model", "path"), r.path)).collect();
+            refuse_clobbering(&reads, &writes, 2).map_err(Fail::config)?;
+        }
         let t1 = std::time::Instant::now();
         let names: Vec<&str> = plan.passes.iter().map(String::as_str).collect();
         let report = rotor_passes::run_passes(&mut g, &names, &plan.options).map_err(Fail::other)?;
         let passes_ms = t1.elapsed().as_secs_f64() * 1e3;
         let t2 = std::time::Instant::now();
+        let mut written = Vec::new();
         let bytes = match &path {
             Some(p) => {
-                rotor_export::write_model(&g, p, &rotor_export::ExportOptions::default()).map_err(Fail::other)?;
+                written = rotor_export::write_model(&g, p, &rotor_export::ExportOptions::default()).map_err(Fail::other)?;
                 None
             }
             None => Some(rotor_export::to_bytes(&g).map_err(Fail::other)?),
+        };
+        // A bad argument found only while verifying removes what was written (not in place:
+        // there the input itself was replaced).
+        let in_place = matches!((&src, &path), (Source::Path(s), Some(p)) if rotor_export::paths::same_file(s, p));
+        let undo = |f: Fail| {
+            if matches!(f.0, Kind::Config) && !in_place {
+                for w in &written {
+                    let _ = std::fs::remove_file(w);
+                }
+            }
+            f
         };
         let save_ms = t2.elapsed().as_secs_f64() * 1e3;
         let mut json = serde_json::to_value(&report).map_err(Fail::other)?;
@@ -231,12 +264,13 @@ fn optimize<'py>(
                 (None, Some(b)) => ModelRef::Bytes(b),
                 (None, None) => return Err(Fail::other("no result to verify")),
             };
-            let chosen = dims.unwrap_or_default();
-            let lines = verify_rewrite(src.model_ref(), rewritten, &g, &chosen).map_err(|e| match e {
-                rotor_runtime::RuntimeError::OrtUnavailable(m) => Fail(Kind::Unavailable, format!("verify=True needs ONNX Runtime: {m}")),
-                rotor_runtime::RuntimeError::Input { name, message } if chosen.contains_key(&name) => Fail::config(format!("dims[{name:?}]: {message}")),
-                other => Fail::other(format!("verify: {other}")),
-            })?;
+            let lines = verify_rewrite(src.model_ref(), rewritten, &g, &chosen)
+                .map_err(|e| match e {
+                    rotor_runtime::RuntimeError::OrtUnavailable(m) => Fail(Kind::Unavailable, format!("verify=True needs ONNX Runtime: {m}")),
+                    rotor_runtime::RuntimeError::Input { name, message } if chosen.contains_key(&name) => Fail::config(format!("dims[{name:?}]: {message}")),
+                    other => Fail::other(format!("verify: {other}")),
+                })
+                .map_err(undo)?;
             ok &= lines.iter().all(|l| l.ok);
             let v: Vec<serde_json::Value> =
                 lines.iter().map(|l| serde_json::json!({"binding": l.binding, "output": l.output, "ok": l.ok, "summary": l.summary})).collect();
@@ -298,11 +332,23 @@ fn config_help(kind: &str) -> PyResult<String> {
         .ok_or_else(|| ConfigError::new_err(format!("kind {kind:?}: unknown (rotary, axial_rotary, sinusoidal, hierarchical_transformer)")))
 }
 
+/// One config key as Python sees it: `(key, default JSON or None, derived, doc)`.
+type KeyRow = (String, Option<String>, String, String);
+
+/// The config keys of a kind, in documented order (the common keys first).
+#[pyfunction]
+fn config_key_table(kind: &str) -> PyResult<Vec<KeyRow>> {
+    use rotor_builder::config::keys;
+    let own =
+        keys::keys(kind).ok_or_else(|| ConfigError::new_err(format!("kind {kind:?}: unknown (rotary, axial_rotary, sinusoidal, hierarchical_transformer)")))?;
+    Ok(keys::COMMON.iter().chain(own.iter()).map(|k| (k.key.to_string(), k.default.map(str::to_string), k.derived.to_string(), k.doc.to_string())).collect())
+}
+
 /// rotor's native module: model building, passes and ONNX I/O in Rust.
 #[pymodule(name = "_rotor")]
 mod rotor_native {
     #[pymodule_export]
-    use super::{config_help, default_pipeline, diff, export_config, graph_text, optimize, pass_names, target_names};
+    use super::{config_help, config_key_table, default_pipeline, diff, export_config, graph_text, optimize, pass_names, target_names};
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

@@ -82,6 +82,73 @@ def test_model_and_argument_errors(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_bad_arguments_leave_nothing_written(tmp_path: Path) -> None:
+    # every argument is checked before anything is written: a dims entry naming no dim of the
+    # model, a bad size, dims without verify
+    src = tmp_path / "in.onnx"
+    src.write_bytes(rotor.export(RotaryEmbedding(dim=8)))
+    out = tmp_path / "out.onnx"
+    for kwargs, match in [
+        (dict(verify=True, dims={"Zz": [3]}), "no symbolic input dim"),
+        (dict(verify=True, dims={"N": [0]}), "integers >= 1"),
+        (dict(dims={"N": [3]}), "verify=True"),
+    ]:
+        with pytest.raises(rotor.ConfigError, match=match):
+            rotor.optimize(src, out, **kwargs)  # type: ignore[arg-type]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["in.onnx"], kwargs
+
+
+def test_outputs_never_overwrite_inputs(tmp_path: Path) -> None:
+    import onnx
+
+    m = onnx.load_from_string(rotor.export(RotaryEmbedding(dim=64, use_xpos=True), mode="qk"))
+    onnx.save_model(m, str(tmp_path / "a.onnx"), save_as_external_data=True, location="a.onnx.data", size_threshold=0)
+    data = (tmp_path / "a.onnx.data").read_bytes()
+    # the output model onto the input's external data
+    with pytest.raises(rotor.ConfigError, match="external data"):
+        rotor.optimize(tmp_path / "a.onnx", tmp_path / "a.onnx.data")
+    assert (tmp_path / "a.onnx.data").read_bytes() == data
+    # in place is the documented exception: the model and its data file are replaced together
+    report = rotor.optimize(tmp_path / "a.onnx", tmp_path / "a.onnx")
+    assert dict(report["ops_after"]).get("RotaryEmbedding") == 2
+    assert "RotaryEmbedding" in rotor.graph_text(tmp_path / "a.onnx")
+    # an export's output onto its own weights file
+    w = tmp_path / "w.safetensors"
+    from safetensors.torch import save_file
+
+    save_file({"freqs": RotaryEmbedding(dim=8).freqs.detach()}, str(w))
+    before = w.read_bytes()
+    with pytest.raises(rotor.ConfigError, match="weights"):
+        rotor.export({"kind": "rotary", "dim": 8}, w, weights=str(w))
+    assert w.read_bytes() == before
+
+
+def test_weights_of_other_types(tmp_path: Path) -> None:
+    rot = RotaryEmbedding(dim=8)
+    # integer frequencies are no weights rotor can read as floats
+    with pytest.raises(rotor.ConfigError, match="`freqs`: holds int32 values"):
+        rotor.export({"kind": "rotary", "dim": 8}, weights={"freqs": rot.freqs.detach().to(torch.int32)})
+    # float64 ones are rounded to the graph's float32, and the export says so
+    with pytest.warns(rotor.RotorWarning, match="float64 weight.*`freqs`"):
+        rotor.export({"kind": "rotary", "dim": 8}, weights={"freqs": rot.freqs.detach().double()})
+
+
+def test_config_keys_lists_the_keys() -> None:
+    keys = rotor.config_keys("rotary")
+    assert list(keys)[:4] == ["kind", "dtype", "form", "opset"]
+    assert keys["theta"] == {"default": "10000.0", "derived": "", "doc": keys["theta"]["doc"]} and keys["theta"]["doc"]
+    assert keys["dim"]["default"] is None and keys["dim"]["derived"] == "required"
+    # every listed default is one export takes
+    for key, info in keys.items():
+        if info["default"] is not None and key != "fused_op":
+            import json
+
+            rotor.export({"kind": "rotary", "dim": 8, key: json.loads(info["default"])})
+    assert "theta" in rotor.config_help("rotary")
+    with pytest.raises(rotor.ConfigError, match="unknown"):
+        rotor.config_keys("rope")
+
+
 def test_lint_error_carries_the_report(tmp_path: Path) -> None:
     # a fused export is opset 23; `portable` loads up to 17, and dce alone does not lower it
     fused = rotor.export(RotaryEmbedding(dim=8), form="fused")

@@ -11,11 +11,12 @@ import rotor
 
 def export_and_fuse(path: str) -> dict[str, Any]:
     model: bytes = rotor.export({"kind": "rotary", "dim": 8, "mode": "qk"}, value_info=False)
-    report = rotor.optimize(model, path, passes=["dce", "fuse-rope"], rope_target="ai.onnx", verify=False, dims={"N": [1, 5]})
+    report = rotor.optimize(model, path, passes=["dce", "fuse-rope"], rope_target="ai.onnx", verify=True, dims={"N": [1, 5]})
     text: str = rotor.graph_text(path) + rotor.diff(model, path)
     names: list[str] = sorted(rotor.passes()) + sorted(rotor.targets())
-    keys: str = rotor.config_keys("rotary")
-    report["text"] = (text, names, keys, rotor.__version__)
+    keys: list[str] = [k for k, v in rotor.config_keys("rotary").items() if v["default"] is not None or v["derived"] != "required"]
+    help_text: str = rotor.config_help("rotary")
+    report["text"] = (text, names, keys, help_text, rotor.__version__)
     return report
 
 

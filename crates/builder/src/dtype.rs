@@ -168,7 +168,7 @@ impl fmt::Display for DType {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test may panic
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
 mod tests {
     use super::*;
 

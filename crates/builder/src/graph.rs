@@ -328,6 +328,9 @@ pub struct ModelInfo {
     pub extra: Vec<u8>,
     /// True for a graph read from a file (save it as it came, declared types only).
     pub loaded: bool,
+    /// The external data files the model's tensors are read from (mapped lazily), as the loader
+    /// resolved them: a write over one of them would destroy the input.
+    pub data_files: Vec<std::path::PathBuf>,
 }
 
 /// A graph under construction (and, once outputs are set, a finished graph).
@@ -1384,7 +1387,7 @@ impl PartialEq for Graph {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test may panic
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
 mod tests {
     use super::*;
 

@@ -26,8 +26,6 @@
 //! # Ok::<(), rotor_builder::BuildError>(())
 //! ```
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 pub mod config;
 mod dim;
 mod dtype;

@@ -401,7 +401,7 @@ pub fn f16_bits_to_f32(h: u16) -> f32 {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test may panic
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
 mod tests {
     use super::*;
 

@@ -1,15 +1,29 @@
 //! Checkpoint weights (a PyTorch `state_dict()` saved with safetensors, PyTorch key names).
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::dtype::DType;
 use crate::error::EmitError;
 use crate::tensor::{Tensor, TensorData};
 
 /// Named weight tensors.
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// Rotor's graphs hold float32 weights. Float tensors of other widths are read as float32:
+/// float16 and bfloat16 exactly (every value is a float32), float64 rounded, each rounded key
+/// recorded ([`WeightMap::rounded`]) for the export's notes. Integer and boolean tensors are not
+/// weights rotor can read as floats: reading one is an error naming the key.
+#[derive(Clone, Debug, Default)]
 pub struct WeightMap {
     tensors: BTreeMap<String, Tensor>,
+    rounded: RefCell<BTreeSet<String>>,
+}
+
+impl PartialEq for WeightMap {
+    /// The same tensors under the same keys (what was read so far does not count).
+    fn eq(&self, other: &WeightMap) -> bool {
+        self.tensors == other.tensors
+    }
 }
 
 impl WeightMap {
@@ -38,7 +52,7 @@ impl WeightMap {
             let t = Tensor::from_le_bytes(dtype, dims, view.data()).map_err(|message| EmitError::Weight { key: name.clone(), message })?;
             tensors.insert(name, t);
         }
-        Ok(WeightMap { tensors })
+        Ok(WeightMap { tensors, rounded: RefCell::default() })
     }
 
     /// Insert a tensor.
@@ -62,16 +76,35 @@ impl WeightMap {
     }
 
     /// The tensor under `key` as f32 values with the expected dims; errors name the key and
-    /// give expected and actual shapes.
+    /// give expected and actual shapes, or the element type when it is not a float type.
+    /// float16/bfloat16 widen exactly; float64 is rounded and the key recorded
+    /// ([`WeightMap::rounded`]).
     pub fn f32_exact(&self, key: &str, dims: &[i64]) -> Result<Vec<f32>, EmitError> {
         let t = self.get(key).ok_or_else(|| EmitError::Weight { key: key.into(), message: "missing from the checkpoint".into() })?;
         if t.dims() != dims {
             return Err(EmitError::Weight { key: key.into(), message: format!("has shape {:?}, expected {:?}", t.dims(), dims) });
         }
+        match t.dtype() {
+            DType::F32 | DType::F16 | DType::BF16 => {}
+            DType::F64 => {
+                self.rounded.borrow_mut().insert(key.to_string());
+            }
+            other => {
+                return Err(EmitError::Weight {
+                    key: key.into(),
+                    message: format!("holds {} values; a float tensor (float32, float16, bfloat16 or float64) is expected", other.config_name()),
+                });
+            }
+        }
         match t.data() {
             TensorData::F32(v) => Ok(v.clone()),
             _ => Ok(t.values_f64().into_iter().map(|v| v as f32).collect()),
         }
+    }
+
+    /// The float64 weights read so far, rounded to float32 (the precision of rotor's graphs).
+    pub fn rounded(&self) -> Vec<String> {
+        self.rounded.borrow().iter().cloned().collect()
     }
 
     /// The unique key equal to `suffix` or ending in `.{suffix}`.

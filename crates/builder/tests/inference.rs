@@ -2,7 +2,7 @@
 //! count from the end, size values through Equal/Where and int -> float casts, and
 //! `refresh_types` after a pass rewires an input.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
 
 use rotor_builder::{Attr, DType, Dim, Graph, Tensor};
 

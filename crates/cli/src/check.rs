@@ -21,7 +21,8 @@ pub enum BackendChoice {
     Tract,
     /// libtorch eager (needs a build with the `torch` feature).
     Torch,
-    /// ORT CPU, tract, and ORT CUDA when available.
+    /// ORT CPU, tract, libtorch (in builds with the `torch` feature; rotor's rotary exports,
+    /// skipped for other models) and ORT CUDA (when available).
     All,
 }
 
@@ -47,16 +48,31 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Absolute tolerance [default: the parity tolerance of each output's element type,
-    /// 1e-4 for float32, 2e-3 for float16/bfloat16].
-    #[arg(long)]
+    /// 1e-4 for float32, 2e-3 for float16/bfloat16]. A finite number >= 0.
+    #[arg(long, value_parser = atol_bound)]
     atol: Option<f64>,
     /// Relative tolerance, times |expected| [default: 1e-4 for float32, 4e-3 for
-    /// float16/bfloat16 outputs].
-    #[arg(long)]
+    /// float16/bfloat16 outputs]. A finite number >= 0.
+    #[arg(long, value_parser = rtol_bound)]
     rtol: Option<f64>,
     /// Only these sets of a golden file (repeatable).
     #[arg(long = "set", value_name = "SET")]
     sets: Vec<String>,
+}
+
+/// `--atol`: a finite number >= 0 (NaN or a negative bound would pass any difference).
+fn atol_bound(s: &str) -> Result<f64, String> {
+    bound("atol", s)
+}
+
+/// `--rtol`: a finite number >= 0.
+fn rtol_bound(s: &str) -> Result<f64, String> {
+    bound("rtol", s)
+}
+
+fn bound(name: &str, s: &str) -> Result<f64, String> {
+    let v: f64 = s.trim().parse().map_err(|_| format!("{name} must be a number, got {s:?}"))?;
+    rotor_runtime::compare::check_bound(name, v)
 }
 
 fn split_sets(tensors: NamedTensors) -> BTreeMap<String, NamedTensors> {
@@ -262,11 +278,11 @@ pub fn run(a: CheckArgs) -> Result<u8, Failure> {
         let mut backend = match rotor_runtime::load_path(kind, &a.model) {
             Ok(b) => b,
             Err(e) if a.backend == BackendChoice::All && matches!(e, rotor_runtime::RuntimeError::DeviceUnavailable(_)) => {
-                println!("{kind:?}: skipped ({e})");
+                println!("{}: skipped ({e})", kind.label());
                 continue;
             }
             Err(e) => {
-                println!("{kind:?}: cannot load the model: {e}");
+                println!("{}: cannot load the model: {e}", kind.label());
                 failed = true;
                 continue;
             }

@@ -40,6 +40,7 @@ fn flag_value(text: &str) -> Value {
 
 struct Parsed {
     config: Map<String, Value>,
+    config_path: Option<PathBuf>,
     weights: Option<PathBuf>,
     output: Option<PathBuf>,
     print: bool,
@@ -48,7 +49,8 @@ struct Parsed {
 }
 
 fn parse(a: ExportArgs) -> Result<Parsed, Failure> {
-    let mut p = Parsed { config: Map::new(), weights: a.weights, output: a.output, print: a.print, quiet: a.quiet, value_info: !a.no_value_info };
+    let mut p =
+        Parsed { config: Map::new(), config_path: None, weights: a.weights, output: a.output, print: a.print, quiet: a.quiet, value_info: !a.no_value_info };
     let mut config_path = a.config;
     let mut overrides: Vec<(String, Value)> = Vec::new();
     let mut it = a.shortcut.into_iter().peekable();
@@ -86,6 +88,7 @@ fn parse(a: ExportArgs) -> Result<Parsed, Failure> {
             (other, _) => return Err(Failure::usage(format!("unexpected argument {other:?} (config keys are passed as --key value)"))),
         }
     }
+    p.config_path = config_path.clone();
     if let Some(path) = config_path {
         let text = std::fs::read_to_string(&path).map_err(|e| Failure::usage(format!("cannot read config {}: {e}", path.display())))?;
         match rotor_builder::config::parse_json_text(&text) {
@@ -105,6 +108,11 @@ fn parse(a: ExportArgs) -> Result<Parsed, Failure> {
 
 /// Build the graph of a config (and weights), as `rotor export` does.
 pub fn build(config: &Value, weights: Option<&Path>) -> Result<rotor_builder::Graph, Failure> {
+    Ok(build_with_weights(config, weights)?.0)
+}
+
+/// [`build`], also returning the weights it read (for the export's notes).
+fn build_with_weights(config: &Value, weights: Option<&Path>) -> Result<(rotor_builder::Graph, Option<rotor_builder::WeightMap>), Failure> {
     let weights = match weights {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|e| Failure::usage(format!("cannot read weights {}: {e}", path.display())))?;
@@ -116,7 +124,8 @@ pub fn build(config: &Value, weights: Option<&Path>) -> Result<rotor_builder::Gr
         Some(w) => Some(w),
         None => torch_freqs(config),
     };
-    rotor_builder::emit::build_from_json(config, weights.as_ref()).map_err(Failure::usage)
+    let g = rotor_builder::emit::build_from_json(config, weights.as_ref()).map_err(Failure::usage)?;
+    Ok((g, weights))
 }
 
 /// With the `torch` feature, config-only rotary exports take their frequencies from libtorch,
@@ -148,16 +157,23 @@ pub fn run(a: ExportArgs) -> Result<u8, Failure> {
     }
     let p = parse(a)?;
     let output = p.output.clone().ok_or_else(|| Failure::usage("missing -o OUT.onnx"))?;
+    {
+        use rotor_export::paths::{Role, model_outputs, refuse_clobbering};
+        let mut reads = Vec::new();
+        reads.extend(p.config_path.iter().map(|c| Role::new("--config", c)));
+        reads.extend(p.weights.iter().map(|w| Role::new("--weights", w)));
+        refuse_clobbering(&reads, &model_outputs(&output), 0).map_err(Failure::usage)?;
+    }
     let config = Value::Object(p.config);
     let started = std::time::Instant::now();
-    let g = build(&config, p.weights.as_deref())?;
+    let (g, weights) = build_with_weights(&config, p.weights.as_deref())?;
     let opts = rotor_export::ExportOptions { value_info: p.value_info, ..Default::default() };
     let written = rotor_export::write_model(&g, &output, &opts).map_err(Failure::usage)?;
     if p.print {
         print!("{}", rotor_export::text::print(&g));
     }
     if !p.quiet {
-        for note in rotor_builder::emit::export_notes(&g, &config, p.weights.is_some() || cfg!(feature = "torch")) {
+        for note in rotor_builder::emit::export_notes(&g, &config, weights.as_ref(), p.weights.is_some() || cfg!(feature = "torch")) {
             eprintln!("note: {note}");
         }
         let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();

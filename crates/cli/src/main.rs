@@ -121,7 +121,22 @@ snapshot-test graph changes.")]
     Bench(bench::BenchArgs),
 }
 
+/// A closed stdout or stderr (`rotor print m.onnx | head -1`) ends the process quietly, as it
+/// does for other Unix tools: the default action of SIGPIPE (the shell sees status 141), not a
+/// panic on the failed write. Rust's runtime ignores SIGPIPE unless told otherwise. Files are
+/// written atomically (temp file + rename), so an ended write leaves nothing at the output.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    #[allow(unsafe_code, reason = "restoring a signal's default action before any thread starts is the only way to get it")]
+    // SAFETY: called first thing in main, before any other thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Export(a) => export::run(a),

@@ -15,7 +15,8 @@ pub struct OptArgs {
     /// The ONNX model to read (external data is read beside it).
     input: PathBuf,
     /// Output ONNX file (may be the input itself; the write is atomic). Initializers stored as
-    /// external data stay external, in `<OUT>.data`.
+    /// external data stay external, in `<OUT>.data`. An output (model, data file, report) that
+    /// is one of the input's files or another output is refused, except `-o IN` (in place).
     #[arg(short = 'o', long = "output", value_name = "OUT.onnx")]
     output: PathBuf,
     /// Comma-separated passes to run, in order, repeated until nothing changes (kebab-case
@@ -63,7 +64,9 @@ pub struct OptArgs {
 
 pub use rotor_passes::plan::pass_list;
 
-fn verify(original: &Path, result: &Path, g: &rotor_builder::Graph, dims: &[String], quiet: bool) -> Result<bool, Failure> {
+/// Parse `--dim NAME=SIZE[,SIZE..]` flags (sizes >= 1); the names are checked against the
+/// model once it is loaded ([`rotor_runtime::verify::check_sizes`]).
+fn parse_dims(dims: &[String]) -> Result<BTreeMap<String, Vec<i64>>, Failure> {
     let mut chosen: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for d in dims {
         let (k, v) = d.split_once('=').ok_or_else(|| Failure::usage(format!("--dim {d}: expected NAME=SIZE[,SIZE..]")))?;
@@ -74,7 +77,11 @@ fn verify(original: &Path, result: &Path, g: &rotor_builder::Graph, dims: &[Stri
             .ok_or_else(|| Failure::usage(format!("--dim {d}: sizes must be integers >= 1")))?;
         chosen.insert(k.to_string(), sizes);
     }
-    let lines = verify_rewrite(ModelRef::Path(original), ModelRef::Path(result), g, &chosen).map_err(|e| match e {
+    Ok(chosen)
+}
+
+fn verify(original: &Path, result: &Path, g: &rotor_builder::Graph, chosen: &BTreeMap<String, Vec<i64>>, quiet: bool) -> Result<bool, Failure> {
+    let lines = verify_rewrite(ModelRef::Path(original), ModelRef::Path(result), g, chosen).map_err(|e| match e {
         rotor_runtime::RuntimeError::Input { name, message } if chosen.contains_key(&name) => Failure::usage(format!("--dim {name}: {message}")),
         rotor_runtime::RuntimeError::Input { .. } => Failure::usage(format!("--verify: {e}")),
         other => Failure::failed(format!("--verify: {other}")),
@@ -85,6 +92,29 @@ fn verify(original: &Path, result: &Path, g: &rotor_builder::Graph, dims: &[Stri
     Ok(lines.iter().all(|l| l.ok))
 }
 
+/// The files of this run, checked before anything is written: no output may be an input (the
+/// model, its external data) or another output, except the documented in-place `-o IN`.
+fn check_paths(a: &OptArgs, g: &rotor_builder::Graph) -> Result<(), Failure> {
+    use rotor_export::paths::{Role, model_files, model_outputs, refuse_clobbering};
+    let reads = model_files(&a.input, g);
+    let mut writes = model_outputs(&a.output);
+    let in_place_outputs = writes.len();
+    if let Some(r) = &a.report {
+        writes.push(Role::new("--report", r));
+    }
+    refuse_clobbering(&reads, &writes, in_place_outputs).map_err(Failure::usage)
+}
+
+/// Remove what a failed run wrote (not in place: there the input itself was replaced).
+fn remove_written(a: &OptArgs, written: &[PathBuf]) {
+    if rotor_export::paths::same_file(&a.input, &a.output) {
+        return;
+    }
+    for p in written {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
 pub fn run(a: OptArgs) -> Result<u8, Failure> {
     let plan = rotor_passes::plan::plan(&a.passes, Some(&a.rope_target), a.target.as_deref()).map_err(|e| match e.field {
         "passes" => Failure::usage(format!("unknown pass {:?}\n{}", e.value, pass_list())),
@@ -93,9 +123,19 @@ pub fn run(a: OptArgs) -> Result<u8, Failure> {
     })?;
     let (target, target_def) = (plan.options.rope_target, plan.target);
     let names: Vec<&str> = plan.passes.iter().map(String::as_str).collect();
+    // Every argument is checked before anything is written (exit 2, nothing left behind).
+    let chosen = parse_dims(&a.dims)?;
+    if !chosen.is_empty() && !a.verify {
+        return Err(Failure::usage("--dim sets the sizes --verify runs with; add --verify"));
+    }
     let t0 = Instant::now();
     let mut g = rotor_export::load_file(&a.input).map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
     let loaded_ms = t0.elapsed().as_secs_f64() * 1e3;
+    rotor_runtime::verify::check_sizes(&g, &chosen).map_err(|e| match e {
+        rotor_runtime::RuntimeError::Input { name, message } => Failure::usage(format!("--dim {name}: {message}")),
+        other => Failure::usage(other),
+    })?;
+    check_paths(&a, &g)?;
     let t1 = Instant::now();
     let report = rotor_passes::run_passes(&mut g, &names, &plan.options).map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
     let pass_ms = t1.elapsed().as_secs_f64() * 1e3;
@@ -111,7 +151,10 @@ pub fn run(a: OptArgs) -> Result<u8, Failure> {
             o.insert("save_ms".into(), saved_ms.into());
         }
         let text = serde_json::to_string_pretty(&json).map_err(Failure::usage)?;
-        std::fs::write(r, text + "\n").map_err(|e| Failure::usage(format!("--report {}: {e}", r.display())))?;
+        if let Err(e) = rotor_export::write_atomic(r, format!("{text}\n").as_bytes()) {
+            remove_written(&a, &written);
+            return Err(Failure::usage(format!("--report {}: {e}", r.display())));
+        }
     }
     if a.explain {
         for r in &report.rejections {
@@ -135,8 +178,22 @@ pub fn run(a: OptArgs) -> Result<u8, Failure> {
             report.rounds,
         );
     }
-    if a.verify && !verify(&a.input, &a.output, &g, &a.dims, a.quiet)? {
-        return Err(Failure::failed("--verify: the optimized model's outputs differ from the original's past tolerance"));
+    if a.verify {
+        match verify(&a.input, &a.output, &g, &chosen, a.quiet) {
+            Ok(true) => {}
+            // a failed proof keeps the result for inspection (exit 1), as a failed lint does
+            Ok(false) => {
+                return Err(Failure::failed(
+                    "--verify: the optimized model's outputs differ from the original's past tolerance (written anyway, for inspection)",
+                ));
+            }
+            Err(f) => {
+                if f.code == crate::EXIT_USAGE {
+                    remove_written(&a, &written);
+                }
+                return Err(f);
+            }
+        }
     }
     if let Some(t) = target_def {
         let findings = rotor_passes::targets::lint(&g, t);

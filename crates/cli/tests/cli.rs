@@ -1,6 +1,8 @@
 //! The `rotor` binary: bad input exits 2 with the field named and leaves no file; the happy
 //! path exports, prints and checks.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -1,6 +1,8 @@
 //! Export time, config JSON → ONNX bytes (parse + build + serialise), for the RoPE and xPos
 //! graphs of the perf goals. `cargo bench -p rotor-export`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "benchmark code: a failed setup panics")]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 

@@ -31,6 +31,15 @@ struct MappedFile {
     map: OnceLock<Result<memmap2::Mmap, String>>,
 }
 
+/// Map an external data file opened read-only.
+#[allow(unsafe_code, reason = "mapping a file is unsafe in Rust's terms; it is what keeps large weights off the heap")]
+fn map_read_only(f: &std::fs::File) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: the file is opened read-only, and rotor never writes to a file it has mapped: saving
+    // writes a new file and renames it into place, so a mapped inode is never changed under us
+    // (`rotor opt IN -o IN` included). Another process truncating it is outside our control.
+    unsafe { memmap2::Mmap::map(f) }
+}
+
 impl ExternalSource for MappedFile {
     fn location(&self) -> &str {
         &self.location
@@ -43,9 +52,7 @@ impl ExternalSource for MappedFile {
             .map
             .get_or_init(|| {
                 let f = std::fs::File::open(&self.path).map_err(|e| format!("cannot open {}: {e}", self.path.display()))?;
-                // SAFETY: the file is opened read-only; rotor never writes to a file it has mapped
-                // (saving writes a new file and renames it into place).
-                unsafe { memmap2::Mmap::map(&f) }.map_err(|e| format!("cannot map {}: {e}", self.path.display()))
+                map_read_only(&f).map_err(|e| format!("cannot map {}: {e}", self.path.display()))
             })
             .as_ref()
             .map_err(Clone::clone)?;
@@ -480,6 +487,11 @@ pub fn from_model(m: &ModelProto, base_dir: Option<&Path>) -> Result<Graph, Expo
         functions: m.functions.iter().map(function).collect(),
         extra: if rest == ModelProto::default() { Vec::new() } else { rest.encode_to_vec() },
         loaded: true,
+        data_files: {
+            let mut files: Vec<PathBuf> = loader.files.values().map(|f| f.path.clone()).collect();
+            files.sort();
+            files
+        },
     };
     Ok(g)
 }

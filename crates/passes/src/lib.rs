@@ -23,8 +23,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 pub mod cse;
 pub mod dce;
 mod feat;

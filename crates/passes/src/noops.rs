@@ -13,6 +13,11 @@
 //! y = Mul(x, 1) | Div(x, 1) | Sub(x, 0)   a constant operand of x's type whose every element is
 //!                                          1 (or 0) and that does not broadcast x to a new shape
 //! y = Squeeze(x, []) | Unsqueeze(x, [])   empty constant axes
+//! y = Slice(ScatterND(d, Unsqueeze(Slice(C, 0, _), -1), x), 0, _)
+//!                                          a read of the rows just written: C = 0, 1, 2, ...
+//!                                          (so x's rows land in rows 0..n), y provably x's
+//!                                          shape (rotary-embedding-torch's frequency cache:
+//!                                          `cached_freqs[:n] = freqs; ... cached_freqs[:n]`)
 //! ```
 //! `Add(x, 0)` is left alone: it turns -0.0 into +0.0.
 //! Not rewritten when `y` is a graph output and `x` is a graph input or another output (the
@@ -20,7 +25,7 @@
 
 use rotor_builder::{Graph, NodeId, Value};
 
-use crate::util::{attr_ints, can_forward, const_f64s, const_ints, constant, input, is_onnx, label, only_output, same_shape, shape};
+use crate::util::{attr_ints, can_forward, const_f64s, const_ints, constant, input, is_onnx, label, only_output, producer, same_shape, shape};
 use crate::{Cx, Pass, PassError};
 
 pub const NAME: &str = "eliminate_noops";
@@ -51,6 +56,7 @@ fn passthrough(g: &Graph, id: NodeId) -> Option<Value> {
             Some(p) => p.iter().enumerate().all(|(i, a)| *a == i as i64),
             None => shape(g, x).is_some_and(|s| s.len() <= 1),
         },
+        "Slice" if read_after_write(g, n).is_some() => return read_after_write(g, n),
         "Slice" => {
             let starts = input(n, 1).and_then(|v| const_ints(g, v));
             let steps = match input(n, 4) {
@@ -70,6 +76,56 @@ fn passthrough(g: &Graph, id: NodeId) -> Option<Value> {
         _ => false,
     };
     ok.then_some(x)
+}
+
+/// True for a Slice's `starts` (input 1), `axes` (3) and `steps` (4) that select rows `0..` of
+/// axis 0 (a single axis, step 1).
+fn leading_rows(g: &Graph, n: &rotor_builder::Node) -> bool {
+    let one_axis = |slot: usize, want: i64| match input(n, slot) {
+        Some(v) => const_ints(g, v).is_some_and(|a| a == [want]),
+        None => true,
+    };
+    input(n, 1).and_then(|v| const_ints(g, v)).is_some_and(|s| s == [0]) && one_axis(3, 0) && one_axis(4, 1)
+}
+
+/// True when `idx` (ScatterND indices `[n, 1]`) is rows 0, 1, .., n-1 in order: a constant, or
+/// `Unsqueeze(Slice(C, 0, _), -1)` of a constant `C[k] = k` (what torch writes for
+/// `buffer[:n] = x`).
+fn rows_in_order(g: &Graph, idx: Value) -> bool {
+    let counts_up = |v: &[i64]| v.iter().enumerate().all(|(k, e)| *e == k as i64);
+    if shape(g, idx).is_none_or(|s| s.len() != 2 || s[1] != rotor_builder::Dim::Fixed(1)) {
+        return false;
+    }
+    if let Some(v) = const_ints(g, idx) {
+        return counts_up(&v);
+    }
+    let Some(unsq) = producer(g, idx).filter(|p| is_onnx(p) && p.op_type == "Unsqueeze") else { return false };
+    if !input(unsq, 1).and_then(|v| const_ints(g, v)).is_some_and(|a| a == [-1] || a == [1]) {
+        return false;
+    }
+    let Some(rows) = input(unsq, 0).and_then(|v| producer(g, v)).filter(|p| is_onnx(p) && p.op_type == "Slice" && leading_rows(g, p)) else {
+        return false;
+    };
+    input(rows, 0).and_then(|c| const_ints(g, c)).is_some_and(|v| counts_up(&v))
+}
+
+/// `Slice(ScatterND(d, idx, x), 0, _)` reading exactly the rows the scatter wrote: `idx` is
+/// `Unsqueeze(Slice(C, 0, _), -1)` with `C[k] = k` (rows 0, 1, .. in order), reduction none,
+/// and the slice's shape provably `x`'s. Returns `x`.
+fn read_after_write(g: &Graph, n: &rotor_builder::Node) -> Option<Value> {
+    let scatter = producer(g, input(n, 0)?)?;
+    if !is_onnx(scatter) || scatter.op_type != "ScatterND" || !leading_rows(g, n) {
+        return None;
+    }
+    if scatter.attr("reduction").is_some_and(|a| !matches!(a, rotor_builder::Attr::Str(s) if s == "none")) {
+        return None;
+    }
+    let (idx, x) = (input(scatter, 1)?, input(scatter, 2)?);
+    if !rows_in_order(g, idx) {
+        return None;
+    }
+    let y = only_output(n)?;
+    same_shape(shape(g, y)?, shape(g, x)?).then_some(x)
 }
 
 impl Pass for EliminateNoops {

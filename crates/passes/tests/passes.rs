@@ -2,7 +2,7 @@
 //! the reason it gives), and determinism. Numerical equivalence of the rewrites on real
 //! exported models is checked in ONNX Runtime by `tests/rope_passes.rs`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
 
 use rotor_builder::{Attr, DType, Dim, Graph, Tensor, Value};
 use rotor_passes::{Options, PassError, Report, RopeTarget, run_passes};

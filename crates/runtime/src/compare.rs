@@ -15,6 +15,22 @@ impl Tolerance {
     /// Parity for float16 graphs: a few half-precision ulps (2^-10 ≈ 1e-3 relative).
     pub const PARITY_F16: Tolerance = Tolerance { atol: 2e-3, rtol: 4e-3 };
 
+    /// A tolerance from user input: both bounds must be finite and `>= 0` (a NaN or negative
+    /// bound would make every comparison pass or be meaningless). Names the bad bound.
+    pub fn new(atol: f64, rtol: f64) -> Result<Tolerance, String> {
+        let t = Tolerance { atol, rtol };
+        t.validate()?;
+        Ok(t)
+    }
+
+    /// `Err` naming the bound that is NaN, infinite or negative.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, v) in [("atol", self.atol), ("rtol", self.rtol)] {
+            check_bound(name, v)?;
+        }
+        Ok(())
+    }
+
     /// The parity tolerance for outputs of this element type.
     pub fn parity_for(dtype: rotor_builder::DType) -> Tolerance {
         match dtype {
@@ -22,6 +38,11 @@ impl Tolerance {
             _ => Tolerance::PARITY_F32,
         }
     }
+}
+
+/// `Err` unless `v` is a finite number `>= 0`; `name` is the bound's name in the message.
+pub fn check_bound(name: &str, v: f64) -> Result<f64, String> {
+    if v.is_finite() && v >= 0.0 { Ok(v) } else { Err(format!("{name} must be a finite number >= 0, got {v}")) }
 }
 
 /// Result of comparing `actual` against `expected`.
@@ -60,8 +81,9 @@ impl Comparison {
 }
 
 /// Compare two tensors. Element types and shapes must match; NaN equals NaN only where both
-/// are NaN.
+/// are NaN. A tolerance that is NaN, infinite or negative is an error (it would pass anything).
 pub fn compare(actual: &HostTensor, expected: &HostTensor, tol: Tolerance) -> Result<Comparison, String> {
+    tol.validate()?;
     if actual.dtype() != expected.dtype() {
         return Err(format!("element type {} vs expected {}", actual.type_text(), expected.type_text()));
     }
@@ -97,7 +119,7 @@ pub fn compare(actual: &HostTensor, expected: &HostTensor, tol: Tolerance) -> Re
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test may panic
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
 mod tests {
     use super::*;
     use ndarray::ArrayD;
@@ -120,6 +142,19 @@ mod tests {
         assert!(compare(&t(vec![f32::NAN]), &t(vec![1.0]), Tolerance::PARITY_F32).is_ok_and(|c| !c.ok()));
         assert!(compare(&t(vec![f32::INFINITY]), &t(vec![1.0]), Tolerance::PARITY_F32).is_ok_and(|c| !c.ok()));
         assert!(compare(&t(vec![1.0, 2.0]), &t(vec![1.0]), Tolerance::PARITY_F32).is_err());
+    }
+
+    #[test]
+    fn a_tolerance_that_would_pass_anything_is_refused() {
+        let (a, b) = (t(vec![9.7]), t(vec![1.0]));
+        for (atol, rtol) in [(f64::NAN, 1e-4), (1e-4, f64::NAN), (-1.0, 1e-4), (1e-4, -1.0), (f64::INFINITY, 0.0)] {
+            let e = compare(&a, &b, Tolerance { atol, rtol }).expect_err("invalid tolerance");
+            assert!(e.contains("finite number >= 0"), "{e}");
+            assert!(Tolerance::new(atol, rtol).is_err());
+        }
+        // zero is a valid (exact) tolerance: equal passes, different fails
+        assert!(compare(&b, &b, Tolerance::new(0.0, 0.0).expect("exact")).is_ok_and(|c| c.ok()));
+        assert!(compare(&a, &b, Tolerance::new(0.0, 0.0).expect("exact")).is_ok_and(|c| !c.ok()));
     }
 
     #[test]

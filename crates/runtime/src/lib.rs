@@ -4,8 +4,6 @@
 //! [`Backend`] trait, compare outputs with rotor's parity tolerance, read reference tensors
 //! (`.safetensors`, `.npz`), and make seeded random inputs.
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 mod backend;
 pub mod compare;
 mod error;
@@ -59,6 +57,21 @@ pub enum BackendKind {
     /// libtorch eager reference of the model's rotor config (feature `torch`).
     #[cfg(feature = "torch")]
     Torch,
+}
+
+impl BackendKind {
+    /// The name reports use for this backend (`ort-cpu`, `ort-cpu-noopt`, `ort-cuda`, `tract`,
+    /// `torch`), as [`Backend::name`] gives it once loaded.
+    pub fn label(self) -> &'static str {
+        match self {
+            BackendKind::OrtCpu => "ort-cpu",
+            BackendKind::OrtCpuNoOpt => "ort-cpu-noopt",
+            BackendKind::OrtCuda => "ort-cuda",
+            BackendKind::Tract => "tract",
+            #[cfg(feature = "torch")]
+            BackendKind::Torch => "torch",
+        }
+    }
 }
 
 /// ORT options of an ORT backend kind.

@@ -189,6 +189,11 @@ impl TorchRotary {
             let seq_axis = (shape.len() as i64 + self.seq_dim()) as usize;
             lens.push(shape[seq_axis]);
         }
+        // rotate_queries_and_keys computes one set of angles and xPos scales from q's length
+        // and applies it to k too (the graph gives q and k one length symbol, N).
+        if self.cfg.mode == RotaryMode::Qk && self.cfg.use_xpos && lens[0] != lens[1] {
+            return Err(bad("k", format!("has {} positions and q has {}: with xPos, q and k must have the same length", lens[1], lens[0])));
+        }
         if self.cfg.mode == RotaryMode::CachedQk && lens[0] > lens[1] {
             return Err(bad("k", format!("has {} positions, fewer than the {} queries (cached keys need Nk >= Nq)", lens[1], lens[0])));
         }

@@ -56,24 +56,31 @@ fn load(m: ModelRef<'_>) -> Result<Box<dyn Backend>, RuntimeError> {
     }
 }
 
-/// Run `original` and `rewritten` (whose graph, for the inputs, is `g`) in ONNX Runtime (CPU)
-/// on seeded inputs, `max(3, longest size list)` times; symbolic dim `s` takes
-/// `sizes[s][k % len]` in run `k` ([`DEFAULT_SIZES`] when not chosen). Errors: a chosen dim
-/// the model does not have, or a size < 1 ([`RuntimeError::Input`]); a model that fails to
-/// load or run (named "original" / "rewritten").
-pub fn verify_rewrite(original: ModelRef<'_>, rewritten: ModelRef<'_>, g: &Graph, sizes: &BTreeMap<String, Vec<i64>>) -> Result<Vec<VerifyLine>, RuntimeError> {
+/// Check chosen sizes against the graph before anything runs (or is written): every name must
+/// be a symbolic input dim of `g`, every list non-empty with sizes >= 1. The error names the
+/// dim ([`RuntimeError::Input`]).
+pub fn check_sizes(g: &Graph, sizes: &BTreeMap<String, Vec<i64>>) -> Result<(), RuntimeError> {
     let symbols = input_symbols(g);
     for (k, v) in sizes {
         if !symbols.contains(k) {
-            return Err(RuntimeError::Input {
-                name: k.clone(),
-                message: format!("the model has no symbolic input dim {k:?} (its dims: {})", symbols.join(", ")),
-            });
+            let known = if symbols.is_empty() { "it has none".to_string() } else { format!("its dims: {}", symbols.join(", ")) };
+            return Err(RuntimeError::Input { name: k.clone(), message: format!("the model has no symbolic input dim {k:?} ({known})") });
         }
         if v.is_empty() || v.iter().any(|s| *s < 1) {
             return Err(RuntimeError::Input { name: k.clone(), message: "sizes must be integers >= 1".into() });
         }
     }
+    Ok(())
+}
+
+/// Run `original` and `rewritten` (whose graph, for the inputs, is `g`) in ONNX Runtime (CPU)
+/// on seeded inputs, `max(3, longest size list)` times; symbolic dim `s` takes
+/// `sizes[s][k % len]` in run `k` ([`DEFAULT_SIZES`] when not chosen). Errors: a chosen dim
+/// the model does not have, or a size < 1 ([`RuntimeError::Input`], see [`check_sizes`]); a
+/// model that fails to load or run (named "original" / "rewritten").
+pub fn verify_rewrite(original: ModelRef<'_>, rewritten: ModelRef<'_>, g: &Graph, sizes: &BTreeMap<String, Vec<i64>>) -> Result<Vec<VerifyLine>, RuntimeError> {
+    check_sizes(g, sizes)?;
+    let symbols = input_symbols(g);
     let runs = sizes.values().map(Vec::len).max().unwrap_or(3).max(3);
     let tag = |which: &str, e: RuntimeError| match e {
         RuntimeError::Ort(m) => RuntimeError::Ort(format!("the {which} model: {m}")),

@@ -20,12 +20,13 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, TypedDict, Union
 
 from . import _errors, _live
 from ._errors import *  # noqa: F403  (the exception classes; listed in _errors.__all__)
 from ._rotor import __version__
 from ._rotor import config_help as _config_help
+from ._rotor import config_key_table as _config_key_table
 from ._rotor import default_pipeline as _default_pipeline
 from ._rotor import diff as _diff
 from ._rotor import export_config as _export_config
@@ -42,6 +43,8 @@ __all__ = [
     "passes",
     "targets",
     "config_keys",
+    "config_help",
+    "ConfigKey",
     "__version__",
     *_errors.__all__,
 ]
@@ -204,10 +207,30 @@ def targets() -> dict[str, str]:
     return {name: runtime for name, runtime in _target_names()}
 
 
-def config_keys(kind: str) -> str:
+class ConfigKey(TypedDict):
+    """One config key of a kind (see :func:`config_keys`)."""
+
+    #: The default as JSON text (``"10000.0"``, ``"\"lang\""``, ``"null"``); ``None`` when
+    #: the key is required or its default is derived from other keys (see ``derived``).
+    default: str | None
+    #: ``"required"``, or how the default is derived (``"dim"``); ``""`` when ``default`` is set.
+    derived: str
+    #: What the key means.
+    doc: str
+
+
+def config_keys(kind: str) -> dict[str, ConfigKey]:
     """The config keys of a kind (``rotary``, ``axial_rotary``, ``sinusoidal``,
-    ``hierarchical_transformer``) with their defaults, as ``rotor export KIND --help``
-    prints them."""
+    ``hierarchical_transformer``), in documented order: the keys every kind reads, then the
+    kind's own. ``list(rotor.config_keys("rotary"))`` gives the names; each maps to its default
+    and meaning. Unknown kinds raise :class:`ConfigError`. :func:`config_help` gives the same
+    table as text, with the training-only kwargs that are accepted and ignored."""
+    return {key: ConfigKey(default=default, derived=derived, doc=doc) for key, default, derived, doc in _config_key_table(kind)}
+
+
+def config_help(kind: str) -> str:
+    """The config keys of a kind with their defaults and meanings, as text: what
+    ``rotor export KIND --help`` prints."""
     return str(_config_help(kind))
 
 

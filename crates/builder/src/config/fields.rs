@@ -148,12 +148,18 @@ impl<'a> Fields<'a> {
         for k in self.map.keys() {
             if !self.used.contains(k) {
                 let known: Vec<&str> = self.used.iter().map(String::as_str).collect();
-                let suggestion = known.iter().find(|c| close(c, k)).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
-                return Err(ConfigError::new(k.as_str(), format!("unknown key for {allowed_hint}{suggestion}; known keys: {}", known.join(", "))));
+                return Err(unknown_key_error(k, &known, allowed_hint));
             }
         }
         Ok(())
     }
+}
+
+/// The error for key `k`, unknown among `known` keys of `allowed_hint` (`kind "rotary"`), with a
+/// did-you-mean when one is close.
+pub(crate) fn unknown_key_error(k: &str, known: &[&str], allowed_hint: &str) -> ConfigError {
+    let suggestion = known.iter().find(|c| close(c, k)).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+    ConfigError::new(k, format!("unknown key for {allowed_hint}{suggestion}; known keys: {}", known.join(", ")))
 }
 
 /// Largest value of any size-like config key (lengths, vocabularies, axis sizes): 2^20. Keys

@@ -199,6 +199,10 @@ impl HierarchicalConfig {
                 if v == 0 {
                     return Err(ConfigError::new(at(k), "must be >= 1"));
                 }
+                // feature sizes share one bound with every other kind's (docs/config.md)
+                if k != "heads" && v > super::fields::MAX_FEATURES {
+                    return Err(ConfigError::new(at(k), format!("must be at most {} (rotor's bound on feature sizes), got {v}", super::fields::MAX_FEATURES)));
+                }
             }
             if !is_pow2(strides[i]) {
                 return Err(ConfigError::new(at("hierarchical_stride"), format!("strides must be powers of two, got {}", strides[i])));

@@ -49,7 +49,7 @@ pub const ROTARY: &[KeyDoc] = &[
     k("interpolate_factor", "1.0", "position interpolation: positions / factor (>= 1)"),
     k("seq_before_head_dim", "false", "sequence axis -3 instead of -2"),
     d("head_dim", "dim", "feature size of the inputs (partial rotation when larger than dim)"),
-    k("rank", "4", "input rank, 3..=16"),
+    k("rank", "4", "input rank, 3..=8"),
     k("layout", "\"interleaved\"", "interleaved pairs (2i, 2i+1) as the package | half pairs (i, i+d/2) as GPT-NeoX/LLaMA"),
     k("start_index", "0", "first rotated feature"),
     k("mode", "\"single\"", "single: x -> x_rot | qk: q, k -> q_rot, k_rot | cached_qk: q (Nq), k (Nk >= Nq)"),
@@ -63,7 +63,7 @@ pub const AXIAL: &[KeyDoc] = &[
     k("offsets", "null", "per-axis position offsets (null: all 0)"),
     d("num_axes", "len(axial_dims) or len(offsets)", "number of axes when every size is read at run time"),
     d("head_dim", "axes x 2 x rotary frequencies", "feature size of the input"),
-    k("leading_rank", "1", "batch-like axes before the axial ones, 1..=4"),
+    k("leading_rank", "1", "batch-like axes before the axial ones, 0..=4"),
 ];
 
 /// `kind: "sinusoidal"`.
@@ -80,10 +80,10 @@ pub const SINUSOIDAL: &[KeyDoc] = &[
 /// `kind: "hierarchical_transformer"` (needs `--weights`, the model's state_dict).
 pub const HIERARCHICAL: &[KeyDoc] = &[
     d("num_tokens", "required", "vocabulary size"),
-    d("dim", "required", "model width (int, or one per hierarchy)"),
+    d("dim", "required", "model width (int, or one per hierarchy; each at most 65536)"),
     d("depth", "required", "number of layers"),
     k("seq_len", "2048", "longest input; the graph refuses longer ones at run time"),
-    k("dim_head", "64", "attention head size (int or per hierarchy)"),
+    k("dim_head", "64", "attention head size (int or per hierarchy; each at most 65536)"),
     k("heads", "8", "attention heads (int or per hierarchy)"),
     k("ff_mult", "4.0", "feed-forward expansion (number or per hierarchy)"),
     k("hierarchies", "1", "compression factor of each hierarchy (int or list)"),
@@ -149,7 +149,7 @@ pub fn markdown() -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failing test may panic
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
 mod tests {
     use super::*;
     use crate::config::ModelConfig;
@@ -199,6 +199,47 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The integer bounds a key's doc states: `lo..=hi`, or `at most hi` (lower bound unknown).
+    fn documented_bounds(doc: &str) -> Option<(Option<i64>, i64)> {
+        let num = |s: &str| s.chars().take_while(char::is_ascii_digit).collect::<String>().parse::<i64>().ok();
+        if let Some(i) = doc.find("..=") {
+            let lo: String = doc[..i].chars().rev().take_while(char::is_ascii_digit).collect::<Vec<_>>().into_iter().rev().collect();
+            return Some((lo.parse().ok(), num(&doc[i + 3..])?));
+        }
+        let i = doc.find("at most ")?;
+        let rest = &doc[i + 8..];
+        // "at most 8 axes" bounds a list's length, not a value
+        if rest.trim_start_matches(|c: char| c.is_ascii_digit()).starts_with(" axes") {
+            return None;
+        }
+        Some((None, num(rest)?))
+    }
+
+    #[test]
+    fn documented_bounds_are_the_parsers() {
+        let mut checked = 0;
+        for kind in crate::config::KINDS {
+            for kd in COMMON.iter().chain(keys(kind).unwrap_or_default().iter()) {
+                let Some((lo, hi)) = documented_bounds(kd.doc) else { continue };
+                let with = |v: i64| {
+                    let mut cfg = minimal(kind);
+                    cfg[kd.key] = v.into();
+                    ModelConfig::from_json(&cfg)
+                };
+                assert!(with(hi).is_ok(), "{kind}.{} = {hi} (documented bound): {:?}", kd.key, with(hi).err());
+                let e = with(hi + 1).expect_err("past the documented bound");
+                assert!(e.to_string().contains(&format!("`{}", kd.key)), "{kind}.{} = {}: {e}", kd.key, hi + 1);
+                if let Some(lo) = lo {
+                    assert!(with(lo).is_ok(), "{kind}.{} = {lo} (documented bound): {:?}", kd.key, with(lo).err());
+                    let e = with(lo - 1).expect_err("below the documented bound");
+                    assert!(e.to_string().contains(&format!("`{}", kd.key)), "{kind}.{} = {}: {e}", kd.key, lo - 1);
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 6, "only {checked} documented bounds found");
     }
 
     #[test]

@@ -119,6 +119,15 @@ fn mark_non_finite(text: &str) -> String {
     out
 }
 
+/// The first key of `map` that kind `kind` does not document (its keys, the common ones and its
+/// accepted training-only kwargs), as the error [`Fields::finish`] would give for it.
+fn unknown_key(map: &serde_json::Map<String, Value>, kind: &str) -> Option<ConfigError> {
+    let documented = keys::keys(kind)?;
+    let known: Vec<&str> = keys::COMMON.iter().chain(documented.iter()).map(|k| k.key).chain(keys::ignored(kind).iter().copied()).collect();
+    let k = map.keys().find(|k| !known.contains(&k.as_str()))?;
+    Some(fields::unknown_key_error(k, &known, &format!("kind {kind:?}")))
+}
+
 impl ModelConfig {
     /// Parse a config from JSON text.
     pub fn from_json_str(text: &str) -> Result<ModelConfig, ConfigError> {
@@ -136,13 +145,16 @@ impl ModelConfig {
             Some(other) => return Err(ConfigError::new("kind", format!("must be a string, got {other}"))),
             None => return Err(ConfigError::new("kind", format!("is required (one of {})", KINDS.join(", ")))),
         };
-        let parsed = match kind.as_str() {
-            "rotary" => ModelConfig::Rotary(RotaryConfig::read(&mut f)?),
-            "hierarchical_transformer" => ModelConfig::Hierarchical(HierarchicalConfig::read(&mut f)?),
-            "axial_rotary" => ModelConfig::AxialRotary(AxialRotaryConfig::read(&mut f)?),
-            "sinusoidal" => ModelConfig::Sinusoidal(SinusoidalConfig::read(&mut f)?),
+        let read = match kind.as_str() {
+            "rotary" => RotaryConfig::read(&mut f).map(ModelConfig::Rotary),
+            "hierarchical_transformer" => HierarchicalConfig::read(&mut f).map(ModelConfig::Hierarchical),
+            "axial_rotary" => AxialRotaryConfig::read(&mut f).map(ModelConfig::AxialRotary),
+            "sinusoidal" => SinusoidalConfig::read(&mut f).map(ModelConfig::Sinusoidal),
             other => return Err(ConfigError::new("kind", format!("unknown kind {other:?}; supported: {}", KINDS.join(", ")))),
         };
+        // A typo (`"dimm": 32`) is reported as the unknown key it is, with its did-you-mean,
+        // rather than as the error it caused (`dim` is required).
+        let parsed = read.map_err(|e| unknown_key(map, &kind).unwrap_or(e))?;
         f.finish(&format!("kind {kind:?}"))?;
         Ok(parsed)
     }

@@ -110,10 +110,16 @@ pub fn precision_note(config: &Value) -> Option<String> {
 }
 
 /// What an export chose that its caller may not expect, one line each: a fused form that fell
-/// back to the decomposed one (and why), and the [`precision_note`] of frequencies computed
-/// from the config (`freqs_given`: the frequencies came from weights or from libtorch).
-pub fn export_notes(g: &Graph, config: &Value, freqs_given: bool) -> Vec<String> {
+/// back to the decomposed one (and why), float64 weights rounded to float32, and the
+/// [`precision_note`] of frequencies computed from the config (`freqs_given`: the frequencies
+/// came from weights or from libtorch).
+pub fn export_notes(g: &Graph, config: &Value, weights: Option<&WeightMap>, freqs_given: bool) -> Vec<String> {
     let mut notes = Vec::new();
+    if let Some(rounded) = weights.map(WeightMap::rounded).filter(|r| !r.is_empty()) {
+        let shown: Vec<String> = rounded.iter().take(4).map(|k| format!("`{k}`")).collect();
+        let more = if rounded.len() > shown.len() { format!(" and {} more", rounded.len() - shown.len()) } else { String::new() };
+        notes.push(format!("{} float64 weight(s) rounded to float32, the precision of rotor's graphs: {}{more}", rounded.len(), shown.join(", ")));
+    }
     if let Some((_, form)) = g.metadata().iter().find(|(k, _)| k == "rotor.form")
         && form.starts_with("decomposed (")
     {

@@ -89,6 +89,7 @@ pub fn infer(ctx: &InferCtx) -> Option<InferResult> {
             "Pad" => shape::infer_pad,
             "Split" => shape::infer_split,
             "Tile" => shape::infer_tile,
+            "ScatterND" | "ScatterElements" => shape::infer_scatter,
             "MatMul" => nn::infer_matmul,
             "Einsum" => nn::infer_einsum,
             "Conv" => nn::infer_conv,

@@ -446,6 +446,15 @@ pub(super) fn infer_tile(ctx: &InferCtx) -> InferResult {
     Ok(vec![Inferred::new(x.dtype, out)])
 }
 
+/// `ScatterND(data, indices, updates)` / `ScatterElements(data, indices, updates)`: data's
+/// type and shape; updates must share data's element type and indices be integers.
+pub(super) fn infer_scatter(ctx: &InferCtx) -> InferResult {
+    let data = ctx.input(0, "data")?;
+    want_int(ctx.input(1, "indices")?, 1)?;
+    super::want_same_dtype(data, ctx.input(2, "updates")?, 2)?;
+    Ok(vec![Inferred { dtype: data.dtype, shape: data.shape.clone(), sym_value: None }])
+}
+
 /// Shape constructors.
 impl Graph {
     /// `Shape(x)[start:end]` as a 1-D int64 tensor.
