@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
 
-use rotor_builder::{DType, Dim, Graph, emit};
+use rotor_builder::{Builder, DType, Dim, Graph, emit};
 use rotor_runtime::{BackendKind, HostTensor, Tolerance};
 use rotor_tests::{f32_tensor, ort_available, repo_root};
 
@@ -12,7 +12,7 @@ fn snapshot(name: &str, g: &Graph) {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(repo_root().join("golden/snapshots"));
     settings.set_prepend_module_to_snapshot(false);
-    settings.bind(|| insta::assert_snapshot!(name.to_string(), rotor_export::text::print(g)));
+    settings.bind(|| insta::assert_snapshot!(name.to_string(), rotor_ir::text::print(g)));
 }
 
 fn run(g: &Graph, kind: BackendKind, x: HostTensor) -> ndarray::ArrayD<f32> {
@@ -52,7 +52,7 @@ fn token_shift_ref(x: &[f32], rows: usize, l: usize, d: usize) -> Vec<f32> {
 
 #[test]
 fn token_shift_matches_reference() {
-    let mut g = Graph::new("token_shift", 17).expect("graph");
+    let mut g = Builder::new("token_shift", 17).expect("graph");
     let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::sym("L"), Dim::Fixed(5)]).expect("input");
     let y = g.with_scope("shift", |g| emit::token_shift::token_shift(g, x)).expect("emit");
     g.output("y", y).expect("output");
@@ -75,7 +75,7 @@ fn token_shift_matches_reference() {
 fn axial_fold_is_rearrange_with_zero_padding_and_unfold_inverts_it() {
     let a = 4;
     let d = 3;
-    let mut g = Graph::new("axial", 17).expect("graph");
+    let mut g = Builder::new("axial", 17).expect("graph");
     let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::sym("N"), Dim::Fixed(d as i64)]).expect("input");
     let (f, n) = g.with_scope("fold", |g| emit::axial::fold(g, x, a, d)).expect("fold");
     let back = g.with_scope("unfold", |g| emit::axial::unfold(g, f, n, d)).expect("unfold");
@@ -124,7 +124,7 @@ fn token_shift_and_axial_fold_match_the_package_functions() {
     let dir = repo_root().join("golden/functions");
     // token_shift on [2, L, 5]
     let golden = rotor_tests::read_golden(&dir.join("token_shift.safetensors"));
-    let mut g = Graph::new("token_shift", 17).expect("graph");
+    let mut g = Builder::new("token_shift", 17).expect("graph");
     let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::sym("L"), Dim::Fixed(5)]).expect("input");
     let y = g.with_scope("shift", |g| emit::token_shift::token_shift(g, x)).expect("emit");
     g.output("y", y).expect("output");
@@ -135,7 +135,7 @@ fn token_shift_and_axial_fold_match_the_package_functions() {
     // them into the batch, (b c) with b outer: the same memory order, so a reshape compares them.
     let golden = rotor_tests::read_golden(&dir.join("axial_fold.safetensors"));
     let (a, d) = (4usize, 3usize);
-    let mut g = Graph::new("axial", 17).expect("graph");
+    let mut g = Builder::new("axial", 17).expect("graph");
     let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::sym("N"), Dim::Fixed(d as i64)]).expect("input");
     let (f, n) = g.with_scope("fold", |g| emit::axial::fold(g, x, a, d)).expect("fold");
     let back = g.with_scope("unfold", |g| emit::axial::unfold(g, f, n, d)).expect("unfold");

@@ -3,7 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
 
-use rotor_export::{ExportOptions, text};
+use rotor_export::ExportOptions;
+use rotor_ir::text;
 use rotor_runtime::{BackendKind, Tolerance};
 use rotor_tests::{model_dir, ort_available};
 use serde_json::json;

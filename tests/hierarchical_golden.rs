@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use rotor_builder::config::{HierarchicalConfig, ModelConfig, Window};
 use rotor_builder::emit::{self, params::ParamSource};
-use rotor_builder::{DType, Dim, Graph, WeightMap};
+use rotor_builder::{Builder, DType, Dim, Graph, WeightMap};
 use rotor_runtime::{NamedTensors, Tolerance};
 use rotor_tests::{Golden, check_against_golden, golden_files, model_dir, ort_available, parity_backends, read_golden, repo_root};
 
@@ -58,7 +58,7 @@ fn hierarchical_goldens_match_the_package_in_ort_and_tract() {
         golden.sets.retain(|k, _| k != "module");
         let weights = weights_of(f);
         let g = emit::build_from_json(&golden.config, Some(&weights)).unwrap_or_else(|e| panic!("{}: {e}", golden.name));
-        snapshot(&format!("hierarchical__{}", golden.name), rotor_export::text::print(&g));
+        snapshot(&format!("hierarchical__{}", golden.name), rotor_ir::text::print(&g));
         let bytes = rotor_export::to_bytes(&g).expect("serialise");
         std::fs::write(model_dir("hierarchical").join(format!("{}.onnx", golden.name)), &bytes).expect("write");
         let (fails, worst) = check_against_golden(&bytes, &golden, &["ids".to_string()]);
@@ -71,7 +71,7 @@ fn hierarchical_goldens_match_the_package_in_ort_and_tract() {
 /// The graph of one submodule at `path`, with inputs `in.0..` shaped `[B, N, d_i]` (merge
 /// inputs of strided hierarchies get their own length symbol `N<i>`).
 fn emitter_graph(cfg: &HierarchicalConfig, weights: &WeightMap, path: &str, input_dims: &[usize]) -> Graph {
-    let mut g = Graph::new("module", 17).expect("graph");
+    let mut g = Builder::new("module", 17).expect("graph");
     let strided = |i: usize| path.starts_with("hierarchical_merges") && cfg.hierarchies[i].stride > 1;
     let ins: Vec<rotor_builder::Value> = input_dims
         .iter()
@@ -123,7 +123,7 @@ fn emitter_graph(cfg: &HierarchicalConfig, weights: &WeightMap, path: &str, inpu
         })
         .unwrap_or_else(|e| panic!("{path}: {e}"));
     g.output("out", out).expect("output");
-    g
+    g.finish().expect("graph")
 }
 
 /// One representative of each emitter kind gets a graph-text golden.
@@ -172,7 +172,7 @@ fn every_emitter_matches_its_package_module() {
             if !snapshotted.contains_key(&kind) && golden.name == "h128_windows"
                 || (kind == "merge_strided" || kind == "compress_c8_s8") && !snapshotted.contains_key(&kind)
             {
-                snapshot(&format!("hierarchical_emitter__{kind}"), rotor_export::text::print(&g));
+                snapshot(&format!("hierarchical_emitter__{kind}"), rotor_ir::text::print(&g));
                 snapshotted.insert(kind.clone(), golden.name.clone());
             }
             let bytes = rotor_export::to_bytes(&g).expect("serialise");

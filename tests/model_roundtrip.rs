@@ -201,7 +201,7 @@ fn a_model_with_everything_comes_back_identical() {
     let path = dir.path().join("rich.onnx");
     rotor_export::write_model(&g, &path, &rotor_export::ExportOptions::default()).expect("write");
     assert_eq!(std::fs::read(&path).expect("read"), bytes);
-    let text = rotor_export::text::print(&g);
+    let text = rotor_ir::text::print(&g);
     assert!(text.contains("then_branch: graph then") && text.contains("capture x : F32[N, 2]"), "{text}");
     assert!(text.contains("graph rich (ai.onnx 17, my.domain 3, local 1)"), "{text}");
 }
@@ -303,7 +303,7 @@ fn hostile_declarations_load_without_panicking() {
     g.value_info.push(vi("big_shape", tensor_type(7, vec![dim_value(1 << 40)])));
     let loaded = rotor_export::load_bytes(&m.encode_to_vec()).expect("load");
     assert_eq!(rotor_export::to_bytes(&loaded).expect("save"), m.encode_to_vec());
-    let _ = rotor_export::text::print(&loaded);
+    let _ = rotor_ir::text::print(&loaded);
 }
 
 #[test]
@@ -347,8 +347,8 @@ fn external_data_round_trips_file_to_file() {
     let (_, t2) = &back.initializers()[0];
     assert!(t2.is_external());
     assert_eq!(t2.raw_bytes().as_deref(), Some(bytes.as_slice()));
-    assert_eq!(rotor_export::text::print(&back), rotor_export::text::print(&g));
-    let (_, count) = rotor_export::text::diff(&g, &back);
+    assert_eq!(rotor_ir::text::print(&back), rotor_ir::text::print(&g));
+    let (_, count) = rotor_ir::text::diff(&g, &back);
     assert_eq!(count, 0);
     // Overwriting the input in place works too (the old data file stays mapped until replaced).
     rotor_export::write_model(&g, &src, &rotor_export::ExportOptions::default()).expect("in place");
@@ -359,7 +359,7 @@ fn external_data_round_trips_file_to_file() {
 #[test]
 fn diff_names_what_changed() {
     let a = rotor_export::load_bytes(&rich_model().encode_to_vec()).expect("a");
-    let (text, count) = rotor_export::text::diff(&a, &a);
+    let (text, count) = rotor_ir::text::diff(&a, &a);
     assert_eq!(count, 0, "{text}");
     let mut m = rich_model();
     let g = m.graph.as_mut().expect("graph");
@@ -367,7 +367,7 @@ fn diff_names_what_changed() {
     g.initializer[0].raw_data = Some([0.5f32, 4.0].iter().flat_map(|v| v.to_le_bytes()).collect());
     g.node.push(node("extra", "Neg", &["x"], &["z"]));
     let b = rotor_export::load_bytes(&m.encode_to_vec()).expect("b");
-    let (text, count) = rotor_export::text::diff(&a, &b);
+    let (text, count) = rotor_ir::text::diff(&a, &b);
     assert_eq!(count, 3, "{text}");
     assert!(text.contains("~ node sum:") && text.contains("Sub(if_out, h)"), "{text}");
     assert!(text.contains("~ init w:"), "{text}");
@@ -385,12 +385,12 @@ fn fuzz_regressions_stay_fixed() {
         let bytes = std::fs::read(&path).expect("read");
         n += 1;
         let Ok(g) = rotor_export::load_bytes(&bytes) else { continue };
-        let text = rotor_export::text::print(&g);
-        let (diff, count) = rotor_export::text::diff(&g, &g);
+        let text = rotor_ir::text::print(&g);
+        let (diff, count) = rotor_ir::text::diff(&g, &g);
         assert_eq!(count, 0, "{}: a graph differs from itself:\n{diff}", path.display());
         if let Ok(saved) = rotor_export::to_bytes(&g) {
             let back = rotor_export::load_bytes(&saved).unwrap_or_else(|e| panic!("{}: rotor's own output does not load: {e}", path.display()));
-            assert_eq!(rotor_export::text::print(&back), text, "{}", path.display());
+            assert_eq!(rotor_ir::text::print(&back), text, "{}", path.display());
         }
     }
     assert!(n > 0, "no regression inputs found");

@@ -219,7 +219,7 @@ fn conformance_tests_pass_lowered_in_ort_and_tract_and_fuse_back() {
 /// Graph text without initializer lines (their printed values are exporter/CPU dependent
 /// digits; the structure is what the snapshot pins).
 fn structure(g: &Graph) -> String {
-    rotor_export::text::print(g).lines().filter(|l| !l.starts_with("init ")).collect::<Vec<_>>().join("\n")
+    rotor_ir::text::print(g).lines().filter(|l| !l.starts_with("init ")).collect::<Vec<_>>().join("\n")
 }
 
 #[test]
@@ -287,5 +287,49 @@ fn lint_names_what_each_target_lacks() {
     // the decomposed form at opset 17 runs everywhere
     for t in TARGETS {
         assert!(lint(&decomposed, t).is_empty(), "{}: {:?}", t.name, lint(&decomposed, t));
+    }
+}
+
+/// Passes run inside `If` bodies too: a rotation in each branch fuses (and the output the
+/// branch computes is the same, in ONNX Runtime, whichever branch runs).
+#[test]
+fn rotations_inside_if_branches_fuse() {
+    use rotor_builder::emit::rope::{RopeSpec, apply_to};
+    use rotor_builder::{Builder, DType, Dim};
+    if !ort_available("rotations_inside_if_branches_fuse") {
+        return;
+    }
+    let branch = |name: &str, spec: &RopeSpec| {
+        let mut body = Builder::over(Graph::new_subgraph(name, 23, false));
+        let x = body.graph_mut().capture("x", DType::F32, Some(vec![Dim::sym("B"), Dim::Fixed(2), Dim::sym("S"), Dim::Fixed(8)])).unwrap();
+        let y = body.identity(&format!("{name}_copy"), x).unwrap();
+        body.output(&format!("{name}_out"), y).unwrap();
+        apply_to(&mut body, y, spec).unwrap();
+        body.finish().unwrap()
+    };
+    let mut b = Builder::new("branches", 23).unwrap();
+    let c = b.input("c", DType::Bool, Vec::<Dim>::new()).unwrap();
+    let _x = b.input("x", DType::F32, [Dim::sym("B"), Dim::Fixed(2), Dim::sym("S"), Dim::Fixed(8)]).unwrap();
+    let then_branch = branch("then", &RopeSpec::half(8));
+    let else_branch = branch("else", &RopeSpec::interleaved(8));
+    let y = b.add_node("if", "If", &[Some(c)], vec![("then_branch".into(), then_branch.into()), ("else_branch".into(), else_branch.into())]).unwrap();
+    b.output("y", y).unwrap();
+    let original = b.finish().unwrap();
+    let mut g = original.clone();
+    let report = run_passes(&mut g, DEFAULT_PIPELINE, &Options::default()).unwrap();
+    let fused: usize = report.passes.iter().filter(|p| p.name == "fuse_rope").map(|p| p.rewrites).sum();
+    assert_eq!(fused, 2, "one rotation per branch");
+    let mut inside = Vec::new();
+    g.visit_nodes(&mut |n| inside.push(n.op_type.clone()));
+    assert_eq!(inside.iter().filter(|o| *o == "RotaryEmbedding").count(), 2, "{inside:?}");
+    assert!(!inside.iter().any(|o| o == "Identity"), "the branches' no-op copies are gone: {inside:?}");
+    let x = rotor_tests::f32_tensor(&[3, 2, 5, 8], (0..240).map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0).collect());
+    let (a, f) = (rotor_export::to_bytes(&original).unwrap(), rotor_export::to_bytes(&g).unwrap());
+    for cond in [true, false] {
+        let c = rotor_runtime::HostTensor::Bool(ndarray::ArrayD::from_elem(vec![], cond));
+        let ins: NamedTensors = vec![("c".into(), c), ("x".into(), x.clone())];
+        let want = rotor_runtime::load(BackendKind::OrtCpuNoOpt, &a).and_then(|mut s| s.run(&ins)).unwrap();
+        let got = rotor_runtime::load(BackendKind::OrtCpuNoOpt, &f).and_then(|mut s| s.run(&ins)).unwrap();
+        assert_close(&got, &want, Tolerance::PARITY_F32, &format!("branch {cond}"));
     }
 }

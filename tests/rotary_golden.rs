@@ -38,7 +38,7 @@ fn export_and_check(path: &Path, snapshot: bool, freqs: Freqs) -> (Vec<String>, 
         settings.set_prepend_module_to_snapshot(false);
         settings.set_description(golden.config.to_string());
         let kind = golden.config.get("kind").and_then(|k| k.as_str()).unwrap_or("rotary");
-        settings.bind(|| insta::assert_snapshot!(format!("{kind}__{}", golden.name), rotor_export::text::print(&g)));
+        settings.bind(|| insta::assert_snapshot!(format!("{kind}__{}", golden.name), rotor_ir::text::print(&g)));
     }
     let bytes = rotor_export::to_bytes(&g).expect("serialise");
     if freqs == Freqs::Config {

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rotor_builder::{DType, Graph, Tensor, WeightMap};
-use rotor_runtime::verify::{ModelRef, verify_rewrite};
 
 pyo3::import_exception!(rotor._errors, RotorError);
 pyo3::import_exception!(rotor._errors, ConfigError);
@@ -91,13 +90,6 @@ impl Source {
         match self {
             Source::Bytes(b) => rotor_export::load_bytes(b).map_err(Fail::model),
             Source::Path(p) => rotor_export::load_file(p).map_err(|e| Fail::model(format!("{}: {e}", p.display()))),
-        }
-    }
-
-    fn model_ref(&self) -> ModelRef<'_> {
-        match self {
-            Source::Bytes(b) => ModelRef::Bytes(b),
-            Source::Path(p) => ModelRef::Path(p),
         }
     }
 }
@@ -201,91 +193,34 @@ fn optimize<'py>(
 ) -> PyResult<(String, Option<Bound<'py, PyBytes>>, bool)> {
     let src = Source::extract(src, "src")?;
     let (report, bytes, ok) = guarded(py, move || {
-        let plan = rotor_passes::plan::plan(&passes.unwrap_or_default(), rope_target.as_deref(), target.as_deref()).map_err(Fail::config)?;
-        // Every argument is checked before anything is written (nothing is left on error).
-        let chosen = dims.unwrap_or_default();
-        if !chosen.is_empty() && !verify {
-            return Err(Fail::config("dims: sets the sizes verify=True runs with; pass verify=True"));
+        use rotor_passes::optimize::{OptimizeError, Request, optimize};
+        use rotor_runtime::optimize::{Destination, FileHost, Source as From};
+        let request = Request { passes: passes.unwrap_or_default(), rope_target, target, verify, dims: dims.unwrap_or_default() };
+        if verify && let Some(lib) = &ort_library {
+            rotor_runtime::use_ort_library(lib).map_err(|e| Fail(Kind::Unavailable, format!("verify=True needs ONNX Runtime: {e}")))?;
         }
-        let t0 = std::time::Instant::now();
-        let mut g = src.load()?;
-        let load_ms = t0.elapsed().as_secs_f64() * 1e3;
-        rotor_runtime::verify::check_sizes(&g, &chosen).map_err(|e| match e {
-            rotor_runtime::RuntimeError::Input { name, message } => Fail::config(format!("dims[{name:?}]: {message}")),
-            other => Fail::config(other),
+        let from = match src {
+            Source::Bytes(b) => From::Bytes(b),
+            Source::Path(p) => From::Path(p),
+        };
+        let to = match &path {
+            Some(p) => Destination::Path(p.clone()),
+            None => Destination::Bytes,
+        };
+        let mut host = FileHost::new(from, to, "path");
+        let (_, outcome) = optimize(&request, &mut host).map_err(|e| match e {
+            OptimizeError::Plan(e) => Fail::config(e),
+            OptimizeError::Usage { field: Some(f), .. } if f == "dims" => Fail::config("dims: sets the sizes verify=True runs with; pass verify=True"),
+            OptimizeError::Dim { name, message } => Fail::config(format!("dims[{name:?}]: {message}")),
+            OptimizeError::Usage { message, .. } => Fail::config(message),
+            OptimizeError::Model(m) => Fail::model(m),
+            OptimizeError::Unavailable(m) => Fail(Kind::Unavailable, format!("verify=True needs ONNX Runtime: {m}")),
+            OptimizeError::Pass(m) => Fail::other(m),
+            OptimizeError::Failed(m) => Fail::other(format!("verify: {m}")),
         })?;
-        if let Some(p) = &path {
-            use rotor_export::paths::{Role, model_files, model_outputs, refuse_clobbering};
-            let reads = match &src {
-                Source::Path(s) => model_files(s, &g),
-                Source::Bytes(_) => Vec::new(),
-            };
-            let writes: Vec<Role> = model_outputs(p).into_iter().map(|r| Role::new(r.what.replace("the output model", "path"), r.path)).collect();
-            refuse_clobbering(&reads, &writes, 2).map_err(Fail::config)?;
-        }
-        let t1 = std::time::Instant::now();
-        let names: Vec<&str> = plan.passes.iter().map(String::as_str).collect();
-        let report = rotor_passes::run_passes(&mut g, &names, &plan.options).map_err(Fail::other)?;
-        let passes_ms = t1.elapsed().as_secs_f64() * 1e3;
-        let t2 = std::time::Instant::now();
-        let mut written = Vec::new();
-        let bytes = match &path {
-            Some(p) => {
-                written = rotor_export::write_model(&g, p, &rotor_export::ExportOptions::default()).map_err(Fail::other)?;
-                None
-            }
-            None => Some(rotor_export::to_bytes(&g).map_err(Fail::other)?),
-        };
-        // A bad argument found only while verifying removes what was written (not in place:
-        // there the input itself was replaced).
-        let in_place = matches!((&src, &path), (Source::Path(s), Some(p)) if rotor_export::paths::same_file(s, p));
-        let undo = |f: Fail| {
-            if matches!(f.0, Kind::Config) && !in_place {
-                for w in &written {
-                    let _ = std::fs::remove_file(w);
-                }
-            }
-            f
-        };
-        let save_ms = t2.elapsed().as_secs_f64() * 1e3;
-        let mut json = serde_json::to_value(&report).map_err(Fail::other)?;
-        let mut ok = true;
-        let obj = json.as_object_mut().ok_or_else(|| Fail::other("report is not an object"))?;
-        obj.insert("rope_target".into(), plan.options.rope_target.name().into());
-        obj.insert("load_ms".into(), load_ms.into());
-        obj.insert("passes_ms".into(), passes_ms.into());
-        obj.insert("save_ms".into(), save_ms.into());
-        if verify {
-            if let Some(lib) = &ort_library {
-                rotor_runtime::use_ort_library(lib).map_err(|e| Fail(Kind::Unavailable, format!("verify=True needs ONNX Runtime: {e}")))?;
-            }
-            let rewritten = match (&path, &bytes) {
-                (Some(p), _) => ModelRef::Path(p),
-                (None, Some(b)) => ModelRef::Bytes(b),
-                (None, None) => return Err(Fail::other("no result to verify")),
-            };
-            let lines = verify_rewrite(src.model_ref(), rewritten, &g, &chosen)
-                .map_err(|e| match e {
-                    rotor_runtime::RuntimeError::OrtUnavailable(m) => Fail(Kind::Unavailable, format!("verify=True needs ONNX Runtime: {m}")),
-                    rotor_runtime::RuntimeError::Input { name, message } if chosen.contains_key(&name) => Fail::config(format!("dims[{name:?}]: {message}")),
-                    other => Fail::other(format!("verify: {other}")),
-                })
-                .map_err(undo)?;
-            ok &= lines.iter().all(|l| l.ok);
-            let v: Vec<serde_json::Value> =
-                lines.iter().map(|l| serde_json::json!({"binding": l.binding, "output": l.output, "ok": l.ok, "summary": l.summary})).collect();
-            obj.insert("verify".into(), v.into());
-        }
-        if let Some(t) = plan.target {
-            let findings = rotor_passes::targets::lint(&g, t);
-            ok &= findings.is_empty();
-            let v: Vec<serde_json::Value> =
-                findings.iter().map(|f| serde_json::json!({"node": f.node, "op": f.op, "why": f.why, "source": f.source})).collect();
-            obj.insert("target".into(), t.name.into());
-            obj.insert("lint".into(), v.into());
-        }
-        let text = serde_json::to_string(&json).map_err(Fail::other)?;
-        Ok((text, bytes, ok))
+        let ok = outcome.verified() && outcome.lint_clean();
+        let text = serde_json::to_string(&outcome).map_err(Fail::other)?;
+        Ok((text, host.into_bytes(), ok))
     })?;
     Ok((report, bytes.map(|b| PyBytes::new(py, &b)), ok))
 }
@@ -294,7 +229,7 @@ fn optimize<'py>(
 #[pyfunction]
 fn graph_text(py: Python<'_>, src: &Bound<'_, PyAny>) -> PyResult<String> {
     let src = Source::extract(src, "src")?;
-    guarded(py, move || Ok(rotor_export::text::print(&src.load()?)))
+    guarded(py, move || Ok(rotor_ir::text::print(&src.load()?)))
 }
 
 /// The structural diff of two models (`rotor diff`'s output): `(text, count)`.
@@ -303,7 +238,7 @@ fn diff(py: Python<'_>, a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<
     let (a, b) = (Source::extract(a, "a")?, Source::extract(b, "b")?);
     guarded(py, move || {
         let (ga, gb) = (a.load()?, b.load()?);
-        Ok(rotor_export::text::diff(&ga, &gb))
+        Ok(rotor_ir::text::diff(&ga, &gb))
     })
 }
 

@@ -4,19 +4,20 @@ callers fails the check."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import rotor
 
 
-def export_and_fuse(path: str) -> dict[str, Any]:
+def export_and_fuse(path: str) -> rotor.OptimizeReport:
     model: bytes = rotor.export({"kind": "rotary", "dim": 8, "mode": "qk"}, value_info=False)
     report = rotor.optimize(model, path, passes=["dce", "fuse-rope"], rope_target="ai.onnx", verify=True, dims={"N": [1, 5]})
     text: str = rotor.graph_text(path) + rotor.diff(model, path)
     names: list[str] = sorted(rotor.passes()) + sorted(rotor.targets())
     keys: list[str] = [k for k, v in rotor.config_keys("rotary").items() if v["default"] is not None or v["derived"] != "required"]
     help_text: str = rotor.config_help("rotary")
-    report["text"] = (text, names, keys, help_text, rotor.__version__)
+    rewrites: int = sum(p["rewrites"] for p in report["passes"])
+    reasons: list[str] = [r["reason"] for r in report["rejections"]]
+    checks: list[bool] = [c["ok"] for c in report.get("verify", [])]
+    print(text, names, keys, help_text, rotor.__version__, rewrites, reasons, checks)
     return report
 
 

@@ -3,9 +3,9 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::dtype::DType;
+use crate::DType;
 use crate::error::EmitError;
-use crate::tensor::{Tensor, TensorData};
+use crate::{Tensor, TensorData};
 
 /// Named weight tensors.
 ///

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
 
-use rotor_builder::{Attr, DType, Dim, Graph, Tensor};
+use rotor_builder::{Attr, Builder, DType, Dim, Graph, Tensor};
 
 fn seq() -> Dim {
     Dim::sym("seq")
@@ -12,7 +12,7 @@ fn seq() -> Dim {
 
 #[test]
 fn einsum_outer_product_and_explicit_equations() {
-    let mut g = Graph::new("g", 17).unwrap();
+    let mut g = Builder::new("g", 17).unwrap();
     let t = g.input("t", DType::F32, [seq()]).unwrap();
     let f = g.input("f", DType::F32, [Dim::Fixed(8)]).unwrap();
     let eq = |e: &str| vec![("equation".to_string(), Attr::Str(e.into()))];
@@ -33,7 +33,7 @@ fn einsum_outer_product_and_explicit_equations() {
 #[test]
 fn a_non_positive_symbolic_start_counts_from_the_end() {
     // t[-seq:] of a [seq, 16] table: all of it (TorchScript writes this for a cached length)
-    let mut g = Graph::new("g", 17).unwrap();
+    let mut g = Builder::new("g", 17).unwrap();
     let x = g.input("x", DType::F32, [seq(), Dim::Fixed(16)]).unwrap();
     let n = g.shape_of("n", x, 0, Some(1)).unwrap();
     let start = g.neg("start", n).unwrap();
@@ -46,7 +46,7 @@ fn a_non_positive_symbolic_start_counts_from_the_end() {
 #[test]
 fn expand_minus_one_chains_keep_their_sizes() {
     // TorchScript's x.expand(batch, -1): Where(Equal(shape, -1), ones, shape)
-    let mut g = Graph::new("g", 17).unwrap();
+    let mut g = Builder::new("g", 17).unwrap();
     let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::Fixed(3)]).unwrap();
     let b = g.shape_of("b", x, 0, Some(1)).unwrap();
     let minus = g.const_i64s("minus", &[-1]).unwrap();
@@ -64,7 +64,7 @@ fn expand_minus_one_chains_keep_their_sizes() {
 
 #[test]
 fn a_float_arange_of_a_size_keeps_its_length() {
-    let mut g = Graph::new("g", 17).unwrap();
+    let mut g = Builder::new("g", 17).unwrap();
     let x = g.input("x", DType::F32, [seq(), Dim::Fixed(4)]).unwrap();
     let n = g.shape_of("n", x, 0, Some(1)).unwrap();
     let n = g.squeeze("n_scalar", n, &[0]).unwrap();
@@ -85,14 +85,15 @@ fn a_float_arange_of_a_size_keeps_its_length() {
 
 #[test]
 fn refresh_types_learns_from_a_rewired_input() {
-    let mut g = Graph::new_lenient("g", 17);
-    let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::Fixed(3)]).unwrap();
-    let s = g.input("s", DType::I64, [Dim::Fixed(2)]).unwrap();
-    let y = g.add_node("y", "Reshape", &[Some(x), Some(s)], vec![]).unwrap();
-    let z = g.add_node("z", "Neg", &[Some(y)], vec![]).unwrap();
-    g.output("out", z).unwrap();
-    assert_eq!(g.shape(z), [Dim::Unknown, Dim::Unknown]);
-    let known = g.const_i64s("known", &[3, -1]).unwrap();
+    let mut b = Builder::over(Graph::new_lenient("g", 17));
+    let x = b.input("x", DType::F32, [Dim::sym("B"), Dim::Fixed(3)]).unwrap();
+    let s = b.input("s", DType::I64, [Dim::Fixed(2)]).unwrap();
+    let y = b.add_node("y", "Reshape", &[Some(x), Some(s)], vec![]).unwrap();
+    let z = b.add_node("z", "Neg", &[Some(y)], vec![]).unwrap();
+    b.output("out", z).unwrap();
+    assert_eq!(b.shape(z), [Dim::Unknown, Dim::Unknown]);
+    let known = b.const_i64s("known", &[3, -1]).unwrap();
+    let mut g = b.into_graph();
     let id = g.producer(y).unwrap();
     g.set_input(id, 1, Some(known)).unwrap();
     assert!(g.refresh_types() >= 2);

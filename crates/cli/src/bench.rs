@@ -83,7 +83,7 @@ fn ort_ms(bytes: &[u8], ins: &rotor_runtime::NamedTensors, iters: usize, device:
 
 /// The copy floor: a graph whose outputs are its inputs (`Identity`), same shapes and bytes.
 fn copy_graph(like: &rotor_builder::Graph) -> Result<Vec<u8>, Failure> {
-    let mut g = rotor_builder::Graph::new("copy", 17).map_err(Failure::failed)?;
+    let mut g = rotor_builder::Builder::new("copy", 17).map_err(Failure::failed)?;
     for v in like.inputs() {
         let info = like.info(*v);
         let x = g.input(&info.name, info.dtype, info.shape.clone().unwrap_or_default()).map_err(Failure::failed)?;

@@ -170,14 +170,14 @@ pub fn run(a: ExportArgs) -> Result<u8, Failure> {
     let opts = rotor_export::ExportOptions { value_info: p.value_info, ..Default::default() };
     let written = rotor_export::write_model(&g, &output, &opts).map_err(Failure::usage)?;
     if p.print {
-        print!("{}", rotor_export::text::print(&g));
+        print!("{}", rotor_ir::text::print(&g));
     }
     if !p.quiet {
         for note in rotor_builder::emit::export_notes(&g, &config, weights.as_ref(), p.weights.is_some() || cfg!(feature = "torch")) {
             eprintln!("note: {note}");
         }
         let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-        eprintln!("wrote {} ({}) in {:.1} ms", files.join(" + "), rotor_export::text::summary(&g), started.elapsed().as_secs_f64() * 1e3);
+        eprintln!("wrote {} ({}) in {:.1} ms", files.join(" + "), rotor_ir::text::summary(&g), started.elapsed().as_secs_f64() * 1e3);
     }
     Ok(0)
 }

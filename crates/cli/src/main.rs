@@ -179,7 +179,7 @@ fn load(model: &std::path::Path) -> Result<rotor_builder::Graph, Failure> {
 
 fn diff(a: &std::path::Path, b: &std::path::Path, quiet: bool) -> Result<u8, Failure> {
     let (ga, gb) = (load(a)?, load(b)?);
-    let (text, count) = rotor_export::text::diff(&ga, &gb);
+    let (text, count) = rotor_ir::text::diff(&ga, &gb);
     if count == 0 {
         if !quiet {
             println!("no differences");
@@ -196,9 +196,9 @@ fn diff(a: &std::path::Path, b: &std::path::Path, quiet: bool) -> Result<u8, Fai
 
 fn print(model: &std::path::Path, summary: bool) -> Result<u8, Failure> {
     let g = load(model)?;
-    print!("{}", rotor_export::text::print(&g));
+    print!("{}", rotor_ir::text::print(&g));
     if summary {
-        println!("{}", rotor_export::text::summary(&g));
+        println!("{}", rotor_ir::text::summary(&g));
     }
     Ok(0)
 }

@@ -2,11 +2,11 @@
 //! verify the result against the original in ONNX Runtime.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::PathBuf;
 
 use clap::Args;
-use rotor_runtime::verify::{ModelRef, verify_rewrite};
+use rotor_passes::optimize::{Host, OptimizeError, Request, optimize};
+use rotor_runtime::optimize::{Destination, FileHost, Source};
 
 use crate::Failure;
 
@@ -65,7 +65,7 @@ pub struct OptArgs {
 pub use rotor_passes::plan::pass_list;
 
 /// Parse `--dim NAME=SIZE[,SIZE..]` flags (sizes >= 1); the names are checked against the
-/// model once it is loaded ([`rotor_runtime::verify::check_sizes`]).
+/// model once it is loaded.
 fn parse_dims(dims: &[String]) -> Result<BTreeMap<String, Vec<i64>>, Failure> {
     let mut chosen: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for d in dims {
@@ -80,82 +80,40 @@ fn parse_dims(dims: &[String]) -> Result<BTreeMap<String, Vec<i64>>, Failure> {
     Ok(chosen)
 }
 
-fn verify(original: &Path, result: &Path, g: &rotor_builder::Graph, chosen: &BTreeMap<String, Vec<i64>>, quiet: bool) -> Result<bool, Failure> {
-    let lines = verify_rewrite(ModelRef::Path(original), ModelRef::Path(result), g, chosen).map_err(|e| match e {
-        rotor_runtime::RuntimeError::Input { name, message } if chosen.contains_key(&name) => Failure::usage(format!("--dim {name}: {message}")),
-        rotor_runtime::RuntimeError::Input { .. } => Failure::usage(format!("--verify: {e}")),
-        other => Failure::failed(format!("--verify: {other}")),
-    })?;
-    for l in lines.iter().filter(|l| !quiet || !l.ok) {
-        eprintln!("verify [{}] {}: {} {}", l.binding, l.output, if l.ok { "ok" } else { "FAILED" }, l.summary);
-    }
-    Ok(lines.iter().all(|l| l.ok))
-}
-
-/// The files of this run, checked before anything is written: no output may be an input (the
-/// model, its external data) or another output, except the documented in-place `-o IN`.
-fn check_paths(a: &OptArgs, g: &rotor_builder::Graph) -> Result<(), Failure> {
-    use rotor_export::paths::{Role, model_files, model_outputs, refuse_clobbering};
-    let reads = model_files(&a.input, g);
-    let mut writes = model_outputs(&a.output);
-    let in_place_outputs = writes.len();
-    if let Some(r) = &a.report {
-        writes.push(Role::new("--report", r));
-    }
-    refuse_clobbering(&reads, &writes, in_place_outputs).map_err(Failure::usage)
-}
-
-/// Remove what a failed run wrote (not in place: there the input itself was replaced).
-fn remove_written(a: &OptArgs, written: &[PathBuf]) {
-    if rotor_export::paths::same_file(&a.input, &a.output) {
-        return;
-    }
-    for p in written {
-        let _ = std::fs::remove_file(p);
+/// The CLI's words for what went wrong.
+fn failure(e: OptimizeError, input: &std::path::Path) -> Failure {
+    match e {
+        OptimizeError::Plan(e) => match e.field {
+            "passes" => Failure::usage(format!("unknown pass {:?}\n{}", e.value, pass_list())),
+            "rope_target" => Failure::usage(format!("--rope-target {:?}: {}", e.value, e.message)),
+            _ => Failure::usage(format!("--target {:?}: {}", e.value, e.message)),
+        },
+        OptimizeError::Usage { field: Some(f), .. } if f == "dims" => Failure::usage("--dim sets the sizes --verify runs with; add --verify"),
+        OptimizeError::Usage { field: Some(f), message } if f == "verify" => Failure::usage(format!("--verify: {message}")),
+        OptimizeError::Dim { name, message } => Failure::usage(format!("--dim {name}: {message}")),
+        OptimizeError::Usage { message, .. } | OptimizeError::Model(message) => Failure::usage(message),
+        OptimizeError::Pass(m) => Failure::usage(format!("{}: {m}", input.display())),
+        OptimizeError::Failed(m) | OptimizeError::Unavailable(m) => Failure::failed(format!("--verify: {m}")),
     }
 }
 
 pub fn run(a: OptArgs) -> Result<u8, Failure> {
-    let plan = rotor_passes::plan::plan(&a.passes, Some(&a.rope_target), a.target.as_deref()).map_err(|e| match e.field {
-        "passes" => Failure::usage(format!("unknown pass {:?}\n{}", e.value, pass_list())),
-        "rope_target" => Failure::usage(format!("--rope-target {:?}: {}", e.value, e.message)),
-        _ => Failure::usage(format!("--target {:?}: {}", e.value, e.message)),
-    })?;
-    let (target, target_def) = (plan.options.rope_target, plan.target);
-    let names: Vec<&str> = plan.passes.iter().map(String::as_str).collect();
-    // Every argument is checked before anything is written (exit 2, nothing left behind).
-    let chosen = parse_dims(&a.dims)?;
-    if !chosen.is_empty() && !a.verify {
-        return Err(Failure::usage("--dim sets the sizes --verify runs with; add --verify"));
-    }
-    let t0 = Instant::now();
-    let mut g = rotor_export::load_file(&a.input).map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
-    let loaded_ms = t0.elapsed().as_secs_f64() * 1e3;
-    rotor_runtime::verify::check_sizes(&g, &chosen).map_err(|e| match e {
-        rotor_runtime::RuntimeError::Input { name, message } => Failure::usage(format!("--dim {name}: {message}")),
-        other => Failure::usage(other),
-    })?;
-    check_paths(&a, &g)?;
-    let t1 = Instant::now();
-    let report = rotor_passes::run_passes(&mut g, &names, &plan.options).map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
-    let pass_ms = t1.elapsed().as_secs_f64() * 1e3;
-    let t2 = Instant::now();
-    let written = rotor_export::write_model(&g, &a.output, &rotor_export::ExportOptions { sync: a.fsync, ..Default::default() }).map_err(Failure::usage)?;
-    let saved_ms = t2.elapsed().as_secs_f64() * 1e3;
+    let request =
+        Request { passes: a.passes.clone(), rope_target: Some(a.rope_target.clone()), target: a.target.clone(), verify: a.verify, dims: parse_dims(&a.dims)? };
+    let mut host = FileHost::new(Source::Path(a.input.clone()), Destination::Path(a.output.clone()), "the output model");
+    host.fsync = a.fsync;
     if let Some(r) = &a.report {
-        let mut json = serde_json::to_value(&report).map_err(Failure::usage)?;
-        if let Some(o) = json.as_object_mut() {
-            o.insert("rope_target".into(), target.name().into());
-            o.insert("load_ms".into(), loaded_ms.into());
-            o.insert("passes_ms".into(), pass_ms.into());
-            o.insert("save_ms".into(), saved_ms.into());
-        }
-        let text = serde_json::to_string_pretty(&json).map_err(Failure::usage)?;
+        host.also_writes("--report", r.clone());
+    }
+    let (g, outcome) = optimize(&request, &mut host).map_err(|e| failure(e, &a.input))?;
+    if let Some(r) = &a.report {
+        let text = serde_json::to_string_pretty(&outcome).map_err(Failure::usage)?;
         if let Err(e) = rotor_export::write_atomic(r, format!("{text}\n").as_bytes()) {
-            remove_written(&a, &written);
+            host.undo_write();
             return Err(Failure::usage(format!("--report {}: {e}", r.display())));
         }
     }
+    let report = &outcome.report;
     if a.explain {
         for r in &report.rejections {
             eprintln!("{}: {}: {}", r.pass.replace('_', "-"), r.node, r.reason);
@@ -165,49 +123,40 @@ pub fn run(a: OptArgs) -> Result<u8, Failure> {
         }
     }
     if !a.quiet {
-        let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        let files: Vec<String> = host.written().iter().map(|p| p.display().to_string()).collect();
         for p in report.passes.iter().filter(|p| p.rewrites > 0) {
             eprintln!("{:<16} {:>5} rewrites  {:>8.2} ms", p.name.replace('_', "-"), p.rewrites, p.seconds * 1e3);
         }
         eprintln!(
-            "wrote {} ({}; {} -> {} nodes) — loaded in {loaded_ms:.1} ms, passes {pass_ms:.1} ms ({} rounds), saved in {saved_ms:.1} ms",
+            "wrote {} ({}; {} -> {} nodes) — loaded in {:.1} ms, passes {:.1} ms ({} rounds), saved in {:.1} ms",
             files.join(" + "),
-            rotor_export::text::summary(&g),
+            rotor_ir::text::summary(&g),
             report.nodes_before,
             report.nodes_after,
+            outcome.load_ms,
+            outcome.passes_ms,
             report.rounds,
+            outcome.save_ms,
         );
     }
-    if a.verify {
-        match verify(&a.input, &a.output, &g, &chosen, a.quiet) {
-            Ok(true) => {}
-            // a failed proof keeps the result for inspection (exit 1), as a failed lint does
-            Ok(false) => {
-                return Err(Failure::failed(
-                    "--verify: the optimized model's outputs differ from the original's past tolerance (written anyway, for inspection)",
-                ));
-            }
-            Err(f) => {
-                if f.code == crate::EXIT_USAGE {
-                    remove_written(&a, &written);
-                }
-                return Err(f);
-            }
-        }
+    for c in outcome.verify.iter().flatten().filter(|c| !a.quiet || !c.ok) {
+        eprintln!("verify [{}] {}: {} {}", c.binding, c.output, if c.ok { "ok" } else { "FAILED" }, c.summary);
     }
-    if let Some(t) = target_def {
-        let findings = rotor_passes::targets::lint(&g, t);
+    if !outcome.verified() {
+        // a failed proof keeps the result for inspection (exit 1), as a failed lint does
+        return Err(Failure::failed("--verify: the optimized model's outputs differ from the original's past tolerance (written anyway, for inspection)"));
+    }
+    if let (Some(t), Some(findings)) = (outcome.target, &outcome.lint) {
         if !findings.is_empty() {
             let lines: Vec<String> = findings.iter().map(|f| format!("  {} ({}): {}  [source: {}]", f.node, f.op, f.why, f.source)).collect();
             return Err(Failure::failed(format!(
-                "--target {}: the result still has {} node(s) it cannot run (written anyway):\n{}",
-                t.name,
+                "--target {t}: the result still has {} node(s) it cannot run (written anyway):\n{}",
                 findings.len(),
                 lines.join("\n")
             )));
         }
         if !a.quiet {
-            eprintln!("--target {}: the result lints clean", t.name);
+            eprintln!("--target {t}: the result lints clean");
         }
     }
     Ok(0)

@@ -383,7 +383,7 @@ fn opt_verify_fails_when_the_outputs_differ() {
     // a model drawing random numbers differs from itself run to run: --verify must say so
     let dir = tempfile::tempdir().expect("tempdir");
     let p = |n: &str| dir.path().join(n).to_str().expect("utf8").to_string();
-    let mut g = rotor_builder::Graph::new("random", 17).expect("graph");
+    let mut g = rotor_builder::Builder::new("random", 17).expect("graph");
     let x = g.input("x", rotor_builder::DType::F32, [rotor_builder::Dim::sym("N"), rotor_builder::Dim::Fixed(4)]).expect("x");
     // Dropout in training mode zeroes a random half of the elements on every run
     let ratio = g.constant("ratio", rotor_builder::Tensor::scalar_f32(0.5)).expect("ratio");

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use rotor_builder::BuildError;
+use rotor_ir::BuildError;
 
 /// Anything that can fail in `rotor-export`.
 #[derive(Debug, thiserror::Error)]

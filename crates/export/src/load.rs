@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use prost::Message;
-use rotor_builder::{
+use rotor_ir::{
     Attr, DType, Declared, Dim, ExternalData, ExternalSource, Function, Graph, ModelInfo, NodeId, SparseTensor, Tensor, TensorData, TypeAttr, ValueType,
 };
 
@@ -449,7 +449,7 @@ fn node_order(gp: &GraphProto, g: &Graph) -> Result<Vec<usize>, ExportError> {
     if sorted {
         return Ok((0..n).collect());
     }
-    rotor_builder::stable_topological_order(&deps)
+    rotor_ir::stable_topological_order(&deps)
         .map_err(|stuck| ExportError::Invalid(format!("the graph has a cycle through node {:?}", gp.node[stuck].name.as_deref().unwrap_or(""))))
 }
 

@@ -4,7 +4,7 @@
 //! rotor does not interpret.
 
 use prost::Message;
-use rotor_builder::{Attr, Dim, Graph, Tensor, TensorData, Value, ValueInfo, ir_version_for};
+use rotor_ir::{Attr, Dim, Graph, Tensor, TensorData, Value, ValueInfo, ir_version_for};
 
 use crate::error::ExportError;
 use crate::proto::{
@@ -200,7 +200,7 @@ pub(crate) fn graph_proto(g: &Graph, opts: &ExportOptions, place: &dyn Fn(Value,
         for n in g.nodes() {
             for v in n.output_values() {
                 let info = g.info(v);
-                if !g.is_output(v) && info.declared.is_none() && info.dtype != rotor_builder::DType::Undefined {
+                if !g.is_output(v) && info.declared.is_none() && info.dtype != rotor_ir::DType::Undefined {
                     vi.push(inferred_value_info(info));
                 }
             }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rotor_builder::Graph;
+use rotor_ir::Graph;
 
 /// A file a command reads or writes, with what it is (`"input model"`, `"--report"`, ...).
 #[derive(Clone, Debug)]

@@ -6,7 +6,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use prost::Message;
-use rotor_builder::{Graph, Tensor, TensorData, Value};
+use rotor_ir::{Graph, Tensor, TensorData, Value};
 
 use crate::error::ExportError;
 use crate::model::{ExportOptions, Placement, to_model_with};

@@ -10,9 +10,10 @@
 //! after `lower-rope`/`fuse-rope` gave it the target's op. Otherwise the model is left as is
 //! with the reason (and `rotor lint` reports the opset).
 
-use rotor_builder::Graph;
+use rotor_ir::{Graph, NodeId};
 
-use crate::{Cx, Pass, PassError};
+use crate::patch::Patch;
+use crate::{Cx, PassError, Rule};
 
 pub const NAME: &str = "fit_opset";
 pub const SUMMARY: &str = "lower the opset to the target's maximum when every node provably means the same there";
@@ -20,22 +21,36 @@ pub const SUMMARY: &str = "lower the opset to the target's maximum when every no
 /// The pass.
 pub struct FitOpset;
 
-impl Pass for FitOpset {
+impl Rule for FitOpset {
     fn name(&self) -> &'static str {
         NAME
     }
 
-    fn run(&self, g: &mut Graph, cx: &mut Cx) -> Result<usize, PassError> {
+    /// The model as a whole.
+    fn candidates(&mut self, _g: &Graph, _cx: &mut Cx) -> Result<Vec<Option<NodeId>>, PassError> {
+        Ok(vec![None])
+    }
+
+    fn rewrite(&mut self, g: &Graph, _at: Option<NodeId>, cx: &mut Cx) -> Result<Option<Patch>, PassError> {
         let to = cx.options.max_opset;
         if g.opset() <= to {
-            return Ok(0);
+            return Ok(None);
         }
-        match crate::opset::downgrade(g, to) {
-            Ok(()) => Ok(1),
+        match crate::opset::check_downgrade(g, to) {
+            Ok(()) => {
+                let mut p = Patch::new(g);
+                p.set_opset(to);
+                Ok(Some(p))
+            }
             Err(why) => {
                 cx.reject("model", format!("opset {} cannot be lowered to {to}: {why}", g.opset()));
-                Ok(0)
+                Ok(None)
             }
         }
+    }
+
+    /// A body's opset is the model's.
+    fn recurse(&self) -> bool {
+        false
     }
 }

@@ -31,17 +31,16 @@
 //! meaning, and refused otherwise.
 
 use rotor_builder::emit::rope::{self, Swap};
-use rotor_builder::{Attr, DType, Dim, Graph, NodeId, Tensor, Value};
+use rotor_builder::ops::{self, v23::RotaryEmbeddingAttrs};
+use rotor_builder::{BuildError, Builder, DType, Dim, Graph, Memo, NodeId, Tensor, Value};
 
-use crate::feat::{Analyzer, Feat, Mode};
+use crate::patch::{Patch, live};
 use crate::util::{attr_int, axis, const_ints, fresh_scope, input, is_op, is_rope_float, label, last_dim, only_output, producer, same_shape, shape};
-use crate::{Cx, Pass, PassError, RopeTarget};
+use crate::{Cx, PassError, RopeTarget, Rule};
+use rotor_ir::feat::{Analyzer, Feat, Mode};
 
 pub const NAME: &str = "fuse_rope";
 pub const SUMMARY: &str = "fuse x·cos + rotate(x)·sin (half, interleaved, partial, xPos) into RotaryEmbedding (--rope-target)";
-
-/// The pass.
-pub struct FuseRope;
 
 /// A proven rotation.
 struct Match {
@@ -258,8 +257,35 @@ fn partial(g: &Graph, m: &Match) -> Option<(Value, Value, NodeId)> {
     same_shape(shape(g, z)?, shape(g, big)?).then_some((big, z, cat.id))
 }
 
+/// The per-pair caches of one set of tables (a rotation's cos/sin factors, pairing and signs).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct CachesKey {
+    cos: Vec<Value>,
+    sin: Vec<Value>,
+    interleaved: bool,
+    d: usize,
+    signs: Vec<i8>,
+    heads_axis: usize,
+}
+
+/// The ai.onnx op's caches broadcast to a (symbolic) batch and sequence size.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct BroadcastKey {
+    cos: Value,
+    sin: Value,
+    batch: Dim,
+    seq: Dim,
+}
+
+/// The contrib op's 2-D tables and row ids.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct IdsKey {
+    cos: Value,
+    sin: Value,
+}
+
 /// Product of tables (one `Mul` per extra factor).
-fn product(g: &mut Graph, name: &str, vs: &[Value]) -> Result<Value, rotor_builder::BuildError> {
+fn product(g: &mut Builder, name: &str, vs: &[Value]) -> Result<Value, rotor_builder::BuildError> {
     let mut acc = vs[0];
     for v in &vs[1..] {
         acc = g.mul(name, acc, *v)?;
@@ -268,7 +294,7 @@ fn product(g: &mut Graph, name: &str, vs: &[Value]) -> Result<Value, rotor_build
 }
 
 /// A constant sign vector in `dtype`.
-fn sign_const(g: &mut Graph, name: &str, signs: &[i8], dtype: DType) -> Result<Value, rotor_builder::BuildError> {
+fn sign_const(g: &mut Builder, name: &str, signs: &[i8], dtype: DType) -> Result<Value, rotor_builder::BuildError> {
     let t = Tensor::f32(vec![signs.len() as i64], signs.iter().map(|s| f32::from(*s)).collect())
         .map_err(|e| rotor_builder::BuildError::Graph { graph: g.name().into(), message: e })?;
     let t = if dtype == DType::F32 {
@@ -279,18 +305,14 @@ fn sign_const(g: &mut Graph, name: &str, signs: &[i8], dtype: DType) -> Result<V
     g.constant(name, t)
 }
 
-/// Per-pair caches `[b, s, D/2]` (cos at first features, signed sin at second), built once
-/// per set of tables.
-fn caches(g: &mut Graph, m: &Match, r: usize) -> Result<(Value, Value), rotor_builder::BuildError> {
-    let key = format!("fuse_rope:{:?}:{:?}:{}:{}:{:?}:{}", m.cos, m.sin, m.interleaved, m.d, m.signs, m.heads_axis);
-    if let Some(v) = g.memo(&key) {
-        return Ok((v[0], v[1]));
-    }
+/// Per-pair caches `[b, s, D/2]` (cos at first features, signed sin at second) from the
+/// tables `cos`/`sin` (patch values of the match's factors).
+fn caches(g: &mut Builder, m: &Match, cos: &[Value], sin: &[Value], r: usize) -> Result<(Value, Value), BuildError> {
     let (d, h) = (m.d as i64, m.d as i64 / 2);
-    let cos = product(g, "cos", &m.cos)?;
-    let sin = product(g, "sin", &m.sin)?;
+    let cos = product(g, "cos", cos)?;
+    let sin = product(g, "sin", sin)?;
     let last = g.const_i64s("last_axis", &[-1])?;
-    let take = |g: &mut Graph, name: &str, t: Value, first: bool| -> Result<Value, rotor_builder::BuildError> {
+    let take = |g: &mut Builder, name: &str, t: Value, first: bool| -> Result<Value, BuildError> {
         if shape(g, t).and_then(|s| s.last().cloned()) == Some(Dim::Fixed(1)) {
             return Ok(t);
         }
@@ -315,26 +337,56 @@ fn caches(g: &mut Graph, m: &Match, r: usize) -> Result<(Value, Value), rotor_bu
         sin_h = g.mul("sin_signed", sin_h, c)?;
     }
     // to [b, s, D/2]: leading unit axes up to x's rank, then drop the heads axis
-    let to3 = |g: &mut Graph, name: &str, t: Value| -> Result<Value, rotor_builder::BuildError> {
+    let to3 = |g: &mut Builder, name: &str, t: Value| -> Result<Value, BuildError> {
         let rc = g.rank(t);
         let t = if rc < r { g.unsqueeze(&format!("{name}_rank"), t, &(0..(r - rc) as i64).collect::<Vec<_>>())? } else { t };
         if r == 4 { g.squeeze(name, t, &[m.heads_axis as i64]) } else { Ok(t) }
     };
     let c3 = to3(g, "cos_rows", cos_h)?;
     let s3 = to3(g, "sin_rows", sin_h)?;
-    g.set_memo(&key, vec![c3, s3]);
     Ok((c3, s3))
 }
 
 /// `[B, S, k]` for the op input `xin` (sequence on `s_ax`).
-fn batch_seq(g: &mut Graph, xin: Value, s_ax: i64, k: i64) -> Result<Value, rotor_builder::BuildError> {
+fn batch_seq(g: &mut Builder, xin: Value, s_ax: i64, k: i64) -> Result<Value, BuildError> {
     let b = g.shape_of("batch", xin, 0, Some(1))?;
     let s = g.shape_of("seq", xin, s_ax, Some(s_ax + 1))?;
     let tail = g.const_i64s("tail", &[k])?;
     g.concat("batch_seq", &[b, s, tail], 0)
 }
 
-fn rewrite(g: &mut Graph, m: &Match, target: RopeTarget) -> Result<(), rotor_builder::BuildError> {
+/// Values earlier patches of this pass built that this rotation can reuse (patch taps), keyed
+/// by the rewritten graph's values.
+#[derive(Default)]
+struct Reuse {
+    /// The per-pair caches `[b, s, D/2]`.
+    caches: Option<(Value, Value)>,
+    /// The ai.onnx op's caches broadcast to this batch and sequence.
+    broadcast: Option<(Value, Value)>,
+    /// The contrib op's 2-D tables and row ids.
+    ids: Option<(Value, Value, Value)>,
+}
+
+/// What the replacement built that later rotations may reuse.
+#[derive(Default)]
+struct Built {
+    caches: Option<(Value, Value)>,
+    broadcast: Option<(Value, Value)>,
+    ids: Option<(Value, Value, Value)>,
+}
+
+/// The batch and sequence dims the op's input will have (`xin` below), when known, for the
+/// memo of broadcast caches.
+fn batch_seq_dims(g: &Graph, big: Value, r: usize, heads_axis: usize) -> Option<(Dim, Dim)> {
+    let s = shape(g, big)?;
+    let seq_axis = if r == 4 && heads_axis == 1 { 2 } else { 1 };
+    let (b, q) = (s.first()?.clone(), s.get(seq_axis)?.clone());
+    (b != Dim::Unknown && q != Dim::Unknown).then_some((b, q))
+}
+
+/// The patch of one proven rotation: the replacement (built in the patch over taps of the
+/// match's values), the readers of the rotated value shunted to it, and the old chain dropped.
+fn rewrite(g: &Graph, m: &Match, target: RopeTarget, upgrade: bool, memo: &Memo) -> Result<Patch, BuildError> {
     // the decomposed form rotates the slice and keeps the model's Concat
     let part = if target == RopeTarget::Decomposed { None } else { partial(g, m) };
     let (big, out, anchor) = match part {
@@ -343,156 +395,200 @@ fn rewrite(g: &mut Graph, m: &Match, target: RopeTarget) -> Result<(), rotor_bui
     };
     let r = g.rank(m.x);
     let scope = fresh_scope(g, "rotor_rope");
-    let new = g.insert_before(anchor, |g| {
-        g.with_scope(&scope, |g| -> Result<Value, rotor_builder::BuildError> {
-            if target == RopeTarget::Decomposed {
-                let cos = product(g, "cos", &m.cos)?;
-                let mut sin = product(g, "sin", &m.sin)?;
-                if m.signs.contains(&-1) {
-                    let c = sign_const(g, "signs", &m.signs, g.dtype(sin))?;
-                    sin = g.mul("sin_signed", sin, c)?;
-                }
-                let plan =
-                    if m.interleaved { Swap::Pairs { head_dim: m.d as i64 } } else { Swap::Halves { sizes: vec![m.d as i64 / 2; 2], order: vec![1, 0] } };
-                return rope::apply(g, m.x, rope::Tables { cos, sin }, &plan);
+    let mut p = Patch::new(g);
+    if upgrade {
+        p.set_opset(23);
+    }
+    p.before(anchor);
+    let (x, big_t) = (p.tap(g, m.x)?, p.tap(g, big)?);
+    let (cos_t, sin_t) = (p.tap_all(g, &m.cos)?, p.tap_all(g, &m.sin)?);
+    // 1. what earlier rotations built over the same tables
+    let caches_key = CachesKey { cos: m.cos.clone(), sin: m.sin.clone(), interleaved: m.interleaved, d: m.d, signs: m.signs.clone(), heads_axis: m.heads_axis };
+    let outer_caches = live(g, memo.get(&caches_key));
+    let bs = batch_seq_dims(g, big, r, m.heads_axis);
+    let mut reuse = Reuse::default();
+    if let Some(c) = &outer_caches {
+        reuse.caches = Some((p.tap(g, c[0])?, p.tap(g, c[1])?));
+        if let Some((b, s)) = &bs
+            && let Some(v) = live(g, memo.get(&BroadcastKey { cos: c[0], sin: c[1], batch: b.clone(), seq: s.clone() }))
+        {
+            reuse.broadcast = Some((p.tap(g, v[0])?, p.tap(g, v[1])?));
+        }
+        if let Some(v) = live(g, memo.get(&IdsKey { cos: c[0], sin: c[1] })) {
+            reuse.ids = Some((p.tap(g, v[0])?, p.tap(g, v[1])?, p.tap(g, v[2])?));
+        }
+    }
+    // 2. the replacement
+    let mut built = Built::default();
+    let new = p.builder().with_scope(&scope, |g| -> Result<Value, BuildError> {
+        if target == RopeTarget::Decomposed {
+            let cos = product(g, "cos", &cos_t)?;
+            let mut sin = product(g, "sin", &sin_t)?;
+            if m.signs.contains(&-1) {
+                let c = sign_const(g, "signs", &m.signs, g.dtype(sin))?;
+                sin = g.mul("sin_signed", sin, c)?;
             }
-            let (c3, s3) = caches(g, m, r)?;
-            let h = m.d as i64 / 2;
-            let dims = shape(g, big).map(<[Dim]>::to_vec).unwrap_or_default();
-            let heads = if r == 4 { dims.get(m.heads_axis).and_then(Dim::fixed) } else { Some(1) };
-            // the op's input: [B, H, S, D] as is; [B, S, H, D] viewed as [B, S, H·D] with
-            // num_heads (or transposed when H is symbolic); [B, S, D] with one head
-            let transposed = r == 4 && m.heads_axis == 2 && heads.is_none();
-            let (xin, s_ax) = if r == 4 && m.heads_axis == 1 {
-                (big, 2)
-            } else if transposed {
-                (g.transpose("heads_first", big, &[0, 2, 1, 3])?, 2)
-            } else if r == 4 {
-                (g.reshape_const("x3", big, &[0, 0, -1])?, 1)
-            } else {
-                (big, 1)
-            };
-            let three = g.rank(xin) == 3;
-            let mut attrs = vec![("interleaved".to_string(), Attr::Int(i64::from(m.interleaved)))];
-            let rot = (part.is_some()).then_some(m.d as i64);
-            let y = match target {
-                RopeTarget::Onnx => {
-                    // rotations of inputs with the same (symbolic) batch and sequence sizes share
-                    // the broadcast caches
-                    let bs: Vec<Dim> = shape(g, xin).map(|s| vec![s[0].clone(), s[s_ax as usize].clone()]).unwrap_or_default();
-                    let key = (bs.len() == 2 && !bs.contains(&Dim::Unknown)).then(|| format!("fuse_rope_caches:{c3:?}:{s3:?}:{}:{}", bs[0], bs[1]));
-                    let (cos, sin) = match key.as_deref().and_then(|k| g.memo(k)) {
-                        Some(v) => (v[0], v[1]),
-                        None => {
-                            let shp = batch_seq(g, xin, s_ax, h)?;
-                            let cos = g.expand("cos_cache", c3, shp)?;
-                            let sin = g.expand("sin_cache", s3, shp)?;
-                            if let Some(k) = &key {
-                                g.set_memo(k, vec![cos, sin]);
-                            }
-                            (cos, sin)
-                        }
-                    };
-                    if let Some(rd) = rot {
-                        attrs.push(("rotary_embedding_dim".into(), Attr::Int(rd)));
-                    }
-                    if three {
-                        attrs.push(("num_heads".into(), Attr::Int(heads.unwrap_or(1))));
-                    }
-                    g.add_node("rotary_embedding", "RotaryEmbedding", &[Some(xin), Some(cos), Some(sin)], attrs)?
-                }
-                _ => {
-                    let key = format!("fuse_rope_ids:{c3:?}:{s3:?}");
-                    let (cos2, sin2, ids_bs) = match g.memo(&key) {
-                        Some(v) => (v[0], v[1], v[2]),
-                        None => {
-                            let cos2 = g.reshape_const("cos_table", c3, &[-1, h])?;
-                            let sin2 = g.reshape_const("sin_table", s3, &[-1, h])?;
-                            let bs = g.shape_of("rows", c3, 0, Some(2))?;
-                            let b = g.shape_of("rows_b", c3, 0, Some(1))?;
-                            let s = g.shape_of("rows_s", c3, 1, Some(2))?;
-                            let n = g.mul("row_count", b, s)?;
-                            let n = g.squeeze("row_count_scalar", n, &[0])?;
-                            let zero = g.constant("zero", Tensor::scalar_i64(0))?;
-                            let one = g.constant("one", Tensor::scalar_i64(1))?;
-                            let ids = g.range("row_ids", zero, n, one)?;
-                            let ids = g.reshape("row_ids_bs", ids, bs)?;
-                            g.set_memo(&key, vec![cos2, sin2, ids]);
-                            (cos2, sin2, ids)
-                        }
-                    };
-                    let b = g.shape_of("batch", xin, 0, Some(1))?;
-                    let s = g.shape_of("seq", xin, s_ax, Some(s_ax + 1))?;
-                    let bs = g.concat("batch_seq", &[b, s], 0)?;
-                    let ids = g.expand("position_ids", ids_bs, bs)?;
-                    if let Some(rd) = rot {
-                        attrs.push(("rotary_embedding_dim".into(), Attr::Int(rd)));
-                    }
-                    if three || rot.is_some() {
-                        let nh = if three { heads.unwrap_or(1) } else { shape(g, xin).and_then(|s| s[1].fixed()).unwrap_or(0) };
-                        attrs.push(("num_heads".into(), Attr::Int(nh)));
-                    }
-                    g.add_node_in("rotary_embedding", "com.microsoft", "RotaryEmbedding", &[Some(xin), Some(ids), Some(cos2), Some(sin2)], attrs)?
-                }
-            };
-            if transposed {
-                return g.transpose("heads_back", y, &[0, 2, 1, 3]);
+            let plan = if m.interleaved { Swap::Pairs { head_dim: m.d as i64 } } else { Swap::Halves { sizes: vec![m.d as i64 / 2; 2], order: vec![1, 0] } };
+            return rope::apply(g, x, rope::Tables { cos, sin }, &plan);
+        }
+        let (c3, s3) = match reuse.caches {
+            Some(c) => c,
+            None => {
+                let c = caches(g, m, &cos_t, &sin_t, r)?;
+                built.caches = Some(c);
+                c
             }
-            if xin != big {
-                let back = g.shape_of("x_shape", big, 0, None)?;
-                return g.reshape("", y, back);
+        };
+        let h = m.d as i64 / 2;
+        let dims = shape(g, big_t).map(<[Dim]>::to_vec).unwrap_or_default();
+        let heads = if r == 4 { dims.get(m.heads_axis).and_then(Dim::fixed) } else { Some(1) };
+        // the op's input: [B, H, S, D] as is; [B, S, H, D] viewed as [B, S, H·D] with
+        // num_heads (or transposed when H is symbolic); [B, S, D] with one head
+        let transposed = r == 4 && m.heads_axis == 2 && heads.is_none();
+        let (xin, s_ax) = if r == 4 && m.heads_axis == 1 {
+            (big_t, 2)
+        } else if transposed {
+            (g.transpose("heads_first", big_t, &[0, 2, 1, 3])?, 2)
+        } else if r == 4 {
+            (g.reshape_const("x3", big_t, &[0, 0, -1])?, 1)
+        } else {
+            (big_t, 1)
+        };
+        let three = g.rank(xin) == 3;
+        let rot = (part.is_some()).then_some(m.d as i64);
+        let y = match target {
+            RopeTarget::Onnx => {
+                // rotations of inputs with the same (symbolic) batch and sequence sizes share
+                // the broadcast caches
+                let (cos, sin) = match reuse.broadcast {
+                    Some(v) => v,
+                    None => {
+                        let shp = batch_seq(g, xin, s_ax, h)?;
+                        let cos = g.expand("cos_cache", c3, shp)?;
+                        let sin = g.expand("sin_cache", s3, shp)?;
+                        built.broadcast = Some((cos, sin));
+                        (cos, sin)
+                    }
+                };
+                let attrs = RotaryEmbeddingAttrs { interleaved: m.interleaved, rotary_embedding_dim: rot, num_heads: three.then(|| heads.unwrap_or(1)) };
+                ops::v23::rotary_embedding(g, "rotary_embedding", xin, cos, sin, None, &attrs)?
             }
-            Ok(y)
-        })
+            _ => {
+                let (cos2, sin2, ids_bs) = match reuse.ids {
+                    Some(v) => v,
+                    None => {
+                        let cos2 = g.reshape_const("cos_table", c3, &[-1, h])?;
+                        let sin2 = g.reshape_const("sin_table", s3, &[-1, h])?;
+                        let bs = g.shape_of("rows", c3, 0, Some(2))?;
+                        let b = g.shape_of("rows_b", c3, 0, Some(1))?;
+                        let s = g.shape_of("rows_s", c3, 1, Some(2))?;
+                        let n = g.mul("row_count", b, s)?;
+                        let n = g.squeeze("row_count_scalar", n, &[0])?;
+                        let zero = g.constant("zero", Tensor::scalar_i64(0))?;
+                        let one = g.constant("one", Tensor::scalar_i64(1))?;
+                        let ids = g.range("row_ids", zero, n, one)?;
+                        let ids = g.reshape("row_ids_bs", ids, bs)?;
+                        built.ids = Some((cos2, sin2, ids));
+                        (cos2, sin2, ids)
+                    }
+                };
+                let b = g.shape_of("batch", xin, 0, Some(1))?;
+                let s = g.shape_of("seq", xin, s_ax, Some(s_ax + 1))?;
+                let bs = g.concat("batch_seq", &[b, s], 0)?;
+                let ids = g.expand("position_ids", ids_bs, bs)?;
+                let num_heads =
+                    (three || rot.is_some()).then(|| if three { heads.unwrap_or(1) } else { shape(g, xin).and_then(|s| s[1].fixed()).unwrap_or(0) });
+                let attrs = RotaryEmbeddingAttrs { interleaved: m.interleaved, rotary_embedding_dim: rot, num_heads };
+                ops::ms::rotary_embedding(g, "rotary_embedding", xin, Some(ids), cos2, sin2, &attrs)?
+            }
+        };
+        if transposed {
+            return g.transpose("heads_back", y, &[0, 2, 1, 3]);
+        }
+        if xin != big_t {
+            let back = g.shape_of("x_shape", big_t, 0, None)?;
+            return g.reshape("", y, back);
+        }
+        Ok(y)
     })?;
-    g.replace_all_uses(out, new)
+    // 3. readers of the rotation read the replacement; the old chain goes
+    p.shunt(out, new);
+    p.drop_if_dead(m.root);
+    // 4. what later rotations over the same tables reuse, keyed by the rewritten graph's values
+    if let Some((c3, s3)) = built.caches {
+        p.remember(caches_key, vec![c3, s3]);
+    }
+    let (c3, s3) = built.caches.or(reuse.caches).unwrap_or((x, x));
+    if let Some((cos, sin)) = built.broadcast
+        && let Some((b, s)) = bs
+    {
+        p.remember_with(move |map| Some((BroadcastKey { cos: map(c3)?, sin: map(s3)?, batch: b, seq: s }, vec![map(cos)?, map(sin)?])));
+    }
+    if let Some((cos2, sin2, ids)) = built.ids {
+        p.remember_with(move |map| Some((IdsKey { cos: map(c3)?, sin: map(s3)? }, vec![map(cos2)?, map(sin2)?, map(ids)?])));
+    }
+    Ok(p)
 }
 
-impl Pass for FuseRope {
+/// The pass: the table analysis of the round (its memo spans the round's rotations).
+pub struct FuseRope {
+    tables: Analyzer,
+}
+
+impl Default for FuseRope {
+    fn default() -> FuseRope {
+        FuseRope { tables: Analyzer::new(Mode::Table, None) }
+    }
+}
+
+impl Rule for FuseRope {
     fn name(&self) -> &'static str {
         NAME
     }
 
-    fn run(&self, g: &mut Graph, cx: &mut Cx) -> Result<usize, PassError> {
+    /// Every two-operand `Add`/`Sub` of the graph.
+    fn candidates(&mut self, g: &Graph, _cx: &mut Cx) -> Result<Vec<Option<NodeId>>, PassError> {
+        self.tables = Analyzer::new(Mode::Table, None);
+        Ok(g.nodes().iter().filter(|n| (is_op(n, "Add") || is_op(n, "Sub")) && n.inputs.len() == 2).map(|n| Some(n.id)).collect())
+    }
+
+    fn rewrite(&mut self, g: &Graph, at: Option<NodeId>, cx: &mut Cx) -> Result<Option<Patch>, PassError> {
         let target = cx.options.rope_target;
-        let roots: Vec<NodeId> = g.nodes().iter().filter(|n| (is_op(n, "Add") || is_op(n, "Sub")) && n.inputs.len() == 2).map(|n| n.id).collect();
-        let mut tables = Analyzer::new(Mode::Table, None);
-        let mut done = 0;
-        for id in roots {
-            let Some(n) = g.node(id) else { continue };
-            let name = label(g, n);
-            let m = match find(g, id, &mut tables) {
-                Ok(m) => m,
-                Err(why) => {
-                    // an Add of two products is worth explaining; other Adds are not candidates
-                    let products = n.inputs.iter().flatten().all(|v| producer(g, *v).is_some_and(|p| is_op(p, "Mul")));
-                    if products {
-                        cx.reject(&name, why);
-                    }
-                    continue;
+        let Some(id) = at else { return Ok(None) };
+        let Some(n) = g.node(id) else { return Ok(None) };
+        let name = label(g, n);
+        let m = match find(g, id, &mut self.tables) {
+            Ok(m) => m,
+            Err(why) => {
+                // an Add of two products is worth explaining; other Adds are not candidates
+                let products = n.inputs.iter().flatten().all(|v| producer(g, *v).is_some_and(|p| is_op(p, "Mul")));
+                if products {
+                    cx.reject(&name, why);
                 }
-            };
-            if m.compact && target == RopeTarget::Decomposed {
-                continue;
+                return Ok(None);
             }
-            let heads_known = g.rank(m.x) == 3 || shape(g, m.x).is_some_and(|s| s[m.heads_axis].fixed().is_some());
-            if target == RopeTarget::Microsoft && !heads_known && partial(g, &m).is_some() {
-                cx.reject(&name, "partial rotation: com.microsoft.RotaryEmbedding needs num_heads with rotary_embedding_dim, and the head count is symbolic");
-                continue;
-            }
-            if target == RopeTarget::Onnx && cx.options.max_opset < 23 {
-                return Err(cx.refuse(format!("{name}: the ai.onnx RotaryEmbedding needs opset 23, above the target's {}", cx.options.max_opset)));
-            }
-            if target == RopeTarget::Onnx && g.opset() < 23 {
-                crate::opset::upgrade(g, 23).map_err(|e| {
-                    cx.refuse(format!("{name}: fusing into ai.onnx RotaryEmbedding needs opset 23, and this model cannot be raised to it: {e} (use --rope-target com.microsoft or decomposed)"))
-                })?;
-            }
-            rewrite(g, &m, target).map_err(|e| cx.build_error(e))?;
-            // the replaced chain is dead now: remove it, so later rounds do not match it again
-            crate::util::remove_dead_from(g, id).map_err(|e| cx.build_error(e))?;
-            done += 1;
+        };
+        if m.compact && target == RopeTarget::Decomposed {
+            return Ok(None);
         }
-        Ok(done)
+        let heads_known = g.rank(m.x) == 3 || shape(g, m.x).is_some_and(|s| s[m.heads_axis].fixed().is_some());
+        if target == RopeTarget::Microsoft && !heads_known && partial(g, &m).is_some() {
+            cx.reject(&name, "partial rotation: com.microsoft.RotaryEmbedding needs num_heads with rotary_embedding_dim, and the head count is symbolic");
+            return Ok(None);
+        }
+        let upgrade = target == RopeTarget::Onnx && g.opset() < 23;
+        if target == RopeTarget::Onnx && cx.options.max_opset < 23 {
+            return Err(cx.refuse(format!("{name}: the ai.onnx RotaryEmbedding needs opset 23, above the target's {}", cx.options.max_opset)));
+        }
+        if upgrade && g.is_subgraph() {
+            cx.reject(&name, format!("fusing into ai.onnx RotaryEmbedding inside a body needs the model at opset 23 (it is at {})", g.opset()));
+            return Ok(None);
+        }
+        if upgrade {
+            crate::opset::check_upgrade(g, 23).map_err(|e| {
+                cx.refuse(format!("{name}: fusing into ai.onnx RotaryEmbedding needs opset 23, and this model cannot be raised to it: {e} (use --rope-target com.microsoft or decomposed)"))
+            })?;
+        }
+        rewrite(g, &m, target, upgrade, &cx.memo).map(Some).map_err(|e| cx.build_error(e))
     }
 }

@@ -12,10 +12,11 @@
 //! Found in torch.onnx.export models: HF transformers' position/mask code (CumSum over
 //! `position_ids != previous + 1`), x-transformers' xPos (`floor_divide` on booleans).
 
-use rotor_builder::{Attr, DType, Graph, NodeId, Value};
+use rotor_ir::{Attr, DType, Graph, NodeId, Value};
 
+use crate::patch::Patch;
 use crate::util::{attr_int, fresh_scope, input, is_op, label, only_output, producer};
-use crate::{Cx, Pass, PassError};
+use crate::{Cx, PassError, Rule};
 
 pub const NAME: &str = "legalize_tract";
 pub const SUMMARY: &str = "rewrite what tract 0.23 cannot evaluate: boolean Equal -> Not(Xor), CumSum of int64 flags -> int32 CumSum";
@@ -27,51 +28,46 @@ fn cast_from_bool(g: &Graph, v: Value) -> bool {
     producer(g, v).is_some_and(|n| is_op(n, "Cast") && input(n, 0).is_some_and(|x| g.dtype(x) == DType::Bool))
 }
 
-impl Pass for LegalizeTract {
+impl Rule for LegalizeTract {
     fn name(&self) -> &'static str {
         NAME
     }
 
-    fn run(&self, g: &mut Graph, cx: &mut Cx) -> Result<usize, PassError> {
-        let ids: Vec<NodeId> = g.nodes().iter().map(|n| n.id).collect();
-        let mut done = 0;
-        for id in ids {
-            let Some(n) = g.node(id) else { continue };
-            let Some(y) = only_output(n) else { continue };
-            let (a, b) = (input(n, 0), input(n, 1));
-            let name = label(g, n);
-            let new = if is_op(n, "Equal") && a.is_some_and(|a| g.dtype(a) == DType::Bool) {
-                let (Some(a), Some(b)) = (a, b) else { continue };
-                let scope = fresh_scope(g, "rotor_tract");
-                g.insert_before(id, |g| {
-                    g.with_scope(&scope, |g| {
-                        let x = g.add_node("xor", "Xor", &[Some(a), Some(b)], vec![])?;
-                        g.not("", x)
-                    })
-                })
-            } else if is_op(n, "CumSum") && g.dtype(y) == DType::I64 {
-                let (Some(a), Some(axis)) = (a, b) else { continue };
-                if !cast_from_bool(g, a) {
-                    cx.reject(&name, "int64 CumSum of values not known to be 0/1 flags: an int32 sum could overflow");
-                    continue;
-                }
-                let attrs: Vec<(String, Attr)> = ["exclusive", "reverse"].iter().map(|k| (k.to_string(), Attr::Int(attr_int(n, k, 0)))).collect();
-                let scope = fresh_scope(g, "rotor_tract");
-                g.insert_before(id, |g| {
-                    g.with_scope(&scope, |g| {
-                        let small = g.cast("flags_i32", a, DType::I32)?;
-                        let s = g.add_node("cumsum_i32", "CumSum", &[Some(small), Some(axis)], attrs)?;
-                        g.cast("", s, DType::I64)
-                    })
-                })
-            } else {
-                continue;
+    fn rewrite(&mut self, g: &Graph, at: Option<NodeId>, cx: &mut Cx) -> Result<Option<Patch>, PassError> {
+        let Some(id) = at else { return Ok(None) };
+        let Some(n) = g.node(id) else { return Ok(None) };
+        let Some(y) = only_output(n) else { return Ok(None) };
+        let (a, b) = (input(n, 0), input(n, 1));
+        let name = label(g, n);
+        let mut p = Patch::new(g);
+        p.before(id);
+        let scope = fresh_scope(g, "rotor_tract");
+        let new = if is_op(n, "Equal") && a.is_some_and(|a| g.dtype(a) == DType::Bool) {
+            let (Some(a), Some(b)) = (a, b) else { return Ok(None) };
+            let (a, b) = (p.tap(g, a).map_err(|e| cx.build_error(e))?, p.tap(g, b).map_err(|e| cx.build_error(e))?);
+            p.builder().with_scope(&scope, |g| {
+                let x = g.add_node("xor", "Xor", &[Some(a), Some(b)], vec![])?;
+                g.not("", x)
+            })
+        } else if is_op(n, "CumSum") && g.dtype(y) == DType::I64 {
+            let (Some(a), Some(axis)) = (a, b) else { return Ok(None) };
+            if !cast_from_bool(g, a) {
+                cx.reject(&name, "int64 CumSum of values not known to be 0/1 flags: an int32 sum could overflow");
+                return Ok(None);
             }
-            .map_err(|e| cx.build_error(e))?;
-            g.replace_all_uses(y, new).map_err(|e| cx.build_error(e))?;
-            g.remove_node(id).map_err(|e| cx.build_error(e))?;
-            done += 1;
+            let attrs: Vec<(String, Attr)> = ["exclusive", "reverse"].iter().map(|k| (k.to_string(), Attr::Int(attr_int(n, k, 0)))).collect();
+            let (a, axis) = (p.tap(g, a).map_err(|e| cx.build_error(e))?, p.tap(g, axis).map_err(|e| cx.build_error(e))?);
+            p.builder().with_scope(&scope, |g| {
+                let small = g.cast("flags_i32", a, DType::I32)?;
+                let s = g.add_node("cumsum_i32", "CumSum", &[Some(small), Some(axis)], attrs)?;
+                g.cast("", s, DType::I64)
+            })
+        } else {
+            return Ok(None);
         }
-        Ok(done)
+        .map_err(|e| cx.build_error(e))?;
+        p.shunt(y, new);
+        p.remove_nodes(&[id]);
+        Ok(Some(p))
     }
 }

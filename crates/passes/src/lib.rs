@@ -1,23 +1,30 @@
 //! # rotor-passes
 //!
-//! Passes that rewrite a loaded or built [`Graph`] in place: cleanup (dead code, no-ops, common
-//! subexpressions), RoPE fusion over the forms PyTorch exporters write, and lowering of the
-//! fused ops back to standard ops. Every pass lives in its own module, which opens with the
-//! pattern it matches; matchers record why a candidate was rejected ([`Rejection`], printed by
-//! `rotor opt --explain`), and only rewrite what they prove equivalent.
+//! Passes that rewrite a loaded or built [`Graph`]: cleanup (dead code, no-ops, common
+//! subexpressions, constant folding), RoPE fusion over the forms PyTorch exporters write, and
+//! lowering of the fused ops back to standard ops. Every pass is one [`Rule`] in its own module,
+//! which opens with the pattern it matches: it reads the graph immutably and returns a
+//! [`patch::Patch`] (the replacement built with the builder the emitters use, and the readers to
+//! redirect) or nothing; the driver applies patches atomically, type-checks the new nodes,
+//! counts them and runs the rule inside `If`/`Loop`/`Scan` bodies too. Rules record why a
+//! candidate was left alone ([`Rejection`], printed by `rotor opt --explain`), and only rewrite
+//! what they prove equivalent.
 //!
 //! [`run_passes`] runs a list of passes to a fixed point (capped) and returns a [`Report`] of
-//! rewrites and time per pass. The same input gives the same output, byte for byte.
+//! rewrites and time per pass; [`optimize::optimize`] is the whole `rotor opt` flow (load,
+//! passes, write, verify, lint) shared by the CLI and the Python package. The same input gives
+//! the same output, byte for byte.
 //!
 //! ```
-//! use rotor_builder::{DType, Dim, Graph};
+//! use rotor_builder::{Builder, DType, Dim};
 //! use rotor_passes::{Options, run_passes};
 //!
-//! let mut g = Graph::new("g", 17)?;
-//! let x = g.input("x", DType::F32, [Dim::sym("N"), Dim::Fixed(4)])?;
-//! let y = g.add_node("id", "Identity", &[Some(x)], vec![])?;
-//! let z = g.add_node("neg", "Neg", &[Some(y)], vec![])?;
-//! g.output("z", z)?;
+//! let mut b = Builder::new("g", 17)?;
+//! let x = b.input("x", DType::F32, [Dim::sym("N"), Dim::Fixed(4)])?;
+//! let y = b.identity("id", x)?;
+//! let z = b.neg("neg", y)?;
+//! b.output("z", z)?;
+//! let mut g = b.finish()?;
 //! let report = run_passes(&mut g, &["eliminate_noops", "dce"], &Options::default())?;
 //! assert_eq!(report.nodes_after, 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -25,22 +32,26 @@
 
 pub mod cse;
 pub mod dce;
-mod feat;
 pub mod fit_opset;
 pub mod fold;
 pub mod fuse_rope;
 pub mod legalize_tract;
 pub mod lower_rope;
 pub mod noops;
-pub mod opset;
+pub mod optimize;
+pub mod patch;
 pub mod plan;
 pub mod targets;
 mod util;
 
 use std::time::Instant;
 
-use rotor_builder::{BuildError, Graph};
+use rotor_builder::Memo;
+pub use rotor_ir::opset;
+use rotor_ir::{BuildError, Graph, NodeId};
 use serde::Serialize;
+
+use crate::patch::Patch;
 
 /// Why a pass pipeline could not run.
 #[derive(Debug, thiserror::Error)]
@@ -150,12 +161,15 @@ pub struct Report {
     pub rejections: Vec<Rejection>,
 }
 
-/// The state a pass runs with: options and the rejection log.
+/// The state a pass runs with: options, the rejection log, and the memo of values patches
+/// built for later patches to reuse.
 pub struct Cx<'a> {
     /// Options of the run.
     pub options: &'a Options,
     pass: &'static str,
     rejections: Vec<Rejection>,
+    /// Values earlier patches of this pass built (typed keys; values of the rewritten graph).
+    pub memo: Memo,
 }
 
 impl Cx<'_> {
@@ -173,12 +187,54 @@ impl Cx<'_> {
     }
 }
 
-/// A graph pass.
-pub trait Pass {
+/// A rewrite rule: one pass. It reads the graph and returns patches; it never edits.
+pub trait Rule {
     /// snake_case name (kebab-case on the CLI).
     fn name(&self) -> &'static str;
-    /// Rewrite `g` in place; returns the number of rewrites made (0: nothing matched).
-    fn run(&self, g: &mut Graph, cx: &mut Cx) -> Result<usize, PassError>;
+
+    /// The candidates of one round, in order: nodes, and `None` for the graph as a whole
+    /// (initializers, the opset). Called at the start of each round; a rule may reset its state
+    /// here. Default: every node, in graph order.
+    fn candidates(&mut self, g: &Graph, _cx: &mut Cx) -> Result<Vec<Option<NodeId>>, PassError> {
+        Ok(g.nodes().iter().map(|n| Some(n.id)).collect())
+    }
+
+    /// A patch for one candidate (the graph as the patches before it left it), or `None` to
+    /// leave it (recording why with [`Cx::reject`] when it looked like a match).
+    fn rewrite(&mut self, g: &Graph, at: Option<NodeId>, cx: &mut Cx) -> Result<Option<Patch>, PassError>;
+
+    /// Whether the rule also runs inside `If`/`Loop`/`Scan` bodies (default: yes).
+    fn recurse(&self) -> bool {
+        true
+    }
+}
+
+/// Run one round of `rule` over `g` and, when it recurses, over every subgraph (depth first);
+/// returns the rewrites made.
+fn run_rule(rule: &mut dyn Rule, g: &mut Graph, cx: &mut Cx) -> Result<usize, PassError> {
+    let mut done = 0;
+    for at in rule.candidates(g, cx)? {
+        if at.is_some_and(|id| g.node(id).is_none()) {
+            continue; // removed by an earlier patch
+        }
+        let Some(p) = rule.rewrite(g, at, cx)? else { continue };
+        if p.is_empty() {
+            continue;
+        }
+        let n = p.count();
+        p.apply(g, &mut cx.memo).map_err(|e| cx.build_error(e))?;
+        done += n;
+    }
+    if rule.recurse() {
+        let holders: Vec<NodeId> = g.nodes().iter().filter(|n| !n.subgraphs().is_empty()).map(|n| n.id).collect();
+        for id in holders {
+            let outer_memo = std::mem::take(&mut cx.memo);
+            let r = g.edit_subgraphs(id, |_, body| run_rule(rule, body, cx).map(|k| done += k));
+            cx.memo = outer_memo;
+            r?;
+        }
+    }
+    Ok(done)
 }
 
 /// A pass by name, with a one-line summary.
@@ -187,16 +243,16 @@ pub struct PassInfo {
     pub name: &'static str,
     /// What it does.
     pub summary: &'static str,
-    make: fn() -> Box<dyn Pass>,
+    make: fn() -> Box<dyn Rule>,
 }
 
 /// Every pass, in the order `--help` lists them.
 pub const PASSES: &[PassInfo] = &[
     PassInfo { name: dce::NAME, summary: dce::SUMMARY, make: || Box::new(dce::Dce) },
     PassInfo { name: noops::NAME, summary: noops::SUMMARY, make: || Box::new(noops::EliminateNoops) },
-    PassInfo { name: cse::NAME, summary: cse::SUMMARY, make: || Box::new(cse::Cse) },
-    PassInfo { name: fold::NAME, summary: fold::SUMMARY, make: || Box::new(fold::FoldConstants) },
-    PassInfo { name: fuse_rope::NAME, summary: fuse_rope::SUMMARY, make: || Box::new(fuse_rope::FuseRope) },
+    PassInfo { name: cse::NAME, summary: cse::SUMMARY, make: || Box::new(cse::Cse::default()) },
+    PassInfo { name: fold::NAME, summary: fold::SUMMARY, make: || Box::new(fold::FoldConstants::default()) },
+    PassInfo { name: fuse_rope::NAME, summary: fuse_rope::SUMMARY, make: || Box::new(fuse_rope::FuseRope::default()) },
     PassInfo { name: lower_rope::NAME, summary: lower_rope::SUMMARY, make: || Box::new(lower_rope::LowerRope) },
     PassInfo { name: fit_opset::NAME, summary: fit_opset::SUMMARY, make: || Box::new(fit_opset::FitOpset) },
     PassInfo { name: legalize_tract::NAME, summary: legalize_tract::SUMMARY, make: || Box::new(legalize_tract::LegalizeTract) },
@@ -226,16 +282,17 @@ pub fn run_passes(g: &mut Graph, names: &[&str], options: &Options) -> Result<Re
     }
     let nodes_before = g.nodes().len();
     let mut stats: Vec<PassStat> = passes.iter().map(|(n, _)| PassStat { name: n, rewrites: 0, seconds: 0.0 }).collect();
-    let mut cx = Cx { options, pass: "", rejections: Vec::new() };
+    let mut cx = Cx { options, pass: "", rejections: Vec::new(), memo: Memo::default() };
     let (mut rounds, mut converged) = (0, passes.is_empty());
     while rounds < options.max_rounds.max(1) && !passes.is_empty() {
         rounds += 1;
         cx.rejections.clear();
         let mut changed = 0;
-        for ((name, pass), stat) in passes.iter().zip(stats.iter_mut()) {
+        for ((name, pass), stat) in passes.iter_mut().zip(stats.iter_mut()) {
             cx.pass = name;
+            cx.memo = Memo::default();
             let t = Instant::now();
-            let n = pass.run(g, &mut cx)?;
+            let n = run_rule(pass.as_mut(), g, &mut cx)?;
             if n > 0 {
                 // rewired inputs (a folded shape, say) may now tell inference what it could not
                 g.refresh_types();

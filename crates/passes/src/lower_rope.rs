@@ -21,10 +21,12 @@
 //! but the model does not give (a symbolic head size).
 
 use rotor_builder::emit::rope::{self, Swap};
-use rotor_builder::{Attr, BuildError, DType, Dim, Graph, NodeId, Tensor, Value};
+use rotor_builder::{Attr, BuildError, Builder, DType, Dim, Graph, NodeId, Tensor, Value};
+
+use crate::patch::Patch;
 
 use crate::util::{attr_int, fresh_scope, input, is_onnx, is_rope_float, label, only_output, shape};
-use crate::{Cx, Pass, PassError};
+use crate::{Cx, PassError, Rule};
 
 pub const NAME: &str = "lower_rope";
 pub const SUMMARY: &str = "rewrite ai.onnx and com.microsoft RotaryEmbedding as standard ops (rotor's compact decomposed form)";
@@ -32,6 +34,7 @@ pub const SUMMARY: &str = "rewrite ai.onnx and com.microsoft RotaryEmbedding as 
 /// The pass.
 pub struct LowerRope;
 
+#[derive(Clone)]
 struct Op {
     id: NodeId,
     x: Value,
@@ -102,7 +105,7 @@ fn read(g: &Graph, id: NodeId) -> Result<Op, String> {
     Ok(Op { id, x, y, cos, sin, ids, offset, interleaved: attr_int(n, "interleaved", 0) != 0, heads3, head, rot })
 }
 
-fn lower(g: &mut Graph, o: &Op) -> Result<Value, BuildError> {
+fn lower(g: &mut Builder, o: &Op) -> Result<Value, BuildError> {
     let (h, r) = (o.rot / 2, o.rot);
     let dtype = g.dtype(o.x);
     // 1. caches per row: [B, S, r/2] (or [S, r/2] -> [1, S, r/2] for an offset)
@@ -165,15 +168,14 @@ fn lower(g: &mut Graph, o: &Op) -> Result<Value, BuildError> {
     Ok(y4)
 }
 
-impl Pass for LowerRope {
+impl Rule for LowerRope {
     fn name(&self) -> &'static str {
         NAME
     }
 
-    fn run(&self, g: &mut Graph, cx: &mut Cx) -> Result<usize, PassError> {
+    fn candidates(&mut self, g: &Graph, cx: &mut Cx) -> Result<Vec<Option<NodeId>>, PassError> {
         let keep = cx.options.keep_fused;
-        let ids: Vec<NodeId> = g
-            .nodes()
+        Ok(g.nodes()
             .iter()
             .filter(|n| n.op_type == "RotaryEmbedding")
             .filter(|n| match (is_onnx(n), n.domain == "com.microsoft") {
@@ -181,25 +183,36 @@ impl Pass for LowerRope {
                 (_, true) => keep != Some(crate::RopeTarget::Microsoft),
                 _ => false,
             })
-            .map(|n| n.id)
-            .collect();
-        let mut done = 0;
-        for id in ids {
-            let Some(n) = g.node(id) else { continue };
-            let name = label(g, n);
-            let o = match read(g, id) {
-                Ok(o) => o,
-                Err(why) => {
-                    cx.reject(&name, why);
-                    continue;
-                }
-            };
-            let scope = fresh_scope(g, "rotor_rope_lowered");
-            let new = g.insert_before(o.id, |g| g.with_scope(&scope, |g| lower(g, &o))).map_err(|e| cx.build_error(e))?;
-            g.replace_all_uses(o.y, new).map_err(|e| cx.build_error(e))?;
-            g.remove_node(o.id).map_err(|e| cx.build_error(e))?;
-            done += 1;
-        }
-        Ok(done)
+            .map(|n| Some(n.id))
+            .collect())
+    }
+
+    fn rewrite(&mut self, g: &Graph, at: Option<NodeId>, cx: &mut Cx) -> Result<Option<Patch>, PassError> {
+        let Some(id) = at else { return Ok(None) };
+        let Some(n) = g.node(id) else { return Ok(None) };
+        let name = label(g, n);
+        let o = match read(g, id) {
+            Ok(o) => o,
+            Err(why) => {
+                cx.reject(&name, why);
+                return Ok(None);
+            }
+        };
+        let scope = fresh_scope(g, "rotor_rope_lowered");
+        let mut p = Patch::new(g);
+        p.before(o.id);
+        let build = |p: &mut Patch| -> Result<Value, BuildError> {
+            // the op's inputs, as the patch sees them
+            let mut t = o.clone();
+            t.x = p.tap(g, o.x)?;
+            t.cos = p.tap(g, o.cos)?;
+            t.sin = p.tap(g, o.sin)?;
+            t.ids = o.ids.map(|v| p.tap(g, v)).transpose()?;
+            p.builder().with_scope(&scope, |b| lower(b, &t))
+        };
+        let new = build(&mut p).map_err(|e| cx.build_error(e))?;
+        p.shunt(o.y, new);
+        p.remove_nodes(&[o.id]);
+        Ok(Some(p))
     }
 }

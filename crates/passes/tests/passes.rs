@@ -4,11 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
 
-use rotor_builder::{Attr, DType, Dim, Graph, Tensor, Value};
+use rotor_builder::{Attr, Builder, DType, Dim, Graph, Tensor, Value};
 use rotor_passes::{Options, PassError, Report, RopeTarget, run_passes};
 
-fn run(g: &mut Graph, passes: &[&str]) -> Report {
-    run_passes(g, passes, &Options::default()).unwrap()
+fn run(g: &mut Builder, passes: &[&str]) -> Report {
+    run_passes(g.graph_mut(), passes, &Options::default()).unwrap()
 }
 
 fn rewrites(r: &Report, pass: &str) -> usize {
@@ -21,7 +21,7 @@ fn count(g: &Graph, op: &str) -> usize {
 
 #[test]
 fn dce_removes_what_nothing_reads() {
-    let mut g = Graph::new("g", 17).unwrap();
+    let mut g = Builder::new("g", 17).unwrap();
     let x = g.input("x", DType::F32, [Dim::sym("N"), Dim::Fixed(4)]).unwrap();
     let dead = g.neg("dead", x).unwrap();
     let _dead2 = g.sqrt("dead2", dead).unwrap();
@@ -36,7 +36,7 @@ fn dce_removes_what_nothing_reads() {
 
 #[test]
 fn noops_go_and_real_ops_stay() {
-    let mut g = Graph::new("g", 17).unwrap();
+    let mut g = Builder::new("g", 17).unwrap();
     let x = g.input("x", DType::F32, [Dim::sym("N"), Dim::Fixed(4)]).unwrap();
     let a = g.identity("id", x).unwrap();
     let b = g.cast("same_type", a, DType::F32).unwrap();
@@ -53,7 +53,7 @@ fn noops_go_and_real_ops_stay() {
     let ops: Vec<&str> = g.nodes().iter().map(|n| n.op_type.as_str()).collect();
     assert_eq!(ops, ["Add", "Mul", "Cast"]);
     // x*1 where the 1s broadcast x to a larger shape is not a no-op
-    let mut g = Graph::new("g", 17).unwrap();
+    let mut g = Builder::new("g", 17).unwrap();
     let x = g.input("x", DType::F32, [Dim::sym("N"), Dim::Fixed(1)]).unwrap();
     let ones = g.constant("ones", Tensor::f32(vec![4], vec![1.0; 4]).unwrap()).unwrap();
     let y = g.mul("y", x, ones).unwrap();
@@ -63,7 +63,7 @@ fn noops_go_and_real_ops_stay() {
 
 #[test]
 fn a_noop_between_an_input_and_an_output_stays_and_says_why() {
-    let mut g = Graph::new("g", 17).unwrap();
+    let mut g = Builder::new("g", 17).unwrap();
     let x = g.input("x", DType::F32, [Dim::Fixed(4)]).unwrap();
     let y = g.identity("y", x).unwrap();
     g.output("y", y).unwrap();
@@ -76,7 +76,7 @@ fn a_noop_between_an_input_and_an_output_stays_and_says_why() {
 
 #[test]
 fn cse_merges_equal_nodes_and_constants_only() {
-    let mut g = Graph::new("g", 17).unwrap();
+    let mut g = Builder::new("g", 17).unwrap();
     let x = g.input("x", DType::F32, [Dim::Fixed(4)]).unwrap();
     let z = g.input("z", DType::F32, [Dim::Fixed(4)]).unwrap();
     let a = g.neg("a", x).unwrap();
@@ -101,13 +101,13 @@ fn cse_merges_equal_nodes_and_constants_only() {
 
 /// Positions [S] -> angles [S, 1..] -> the rotary tables of a `[B, H, S, 8]` input.
 struct Rope {
-    g: Graph,
+    g: Builder,
     x: Value,
     f: Value,
 }
 
 fn rope_start(opset: i64) -> Rope {
-    let mut g = Graph::new("rope", opset).unwrap();
+    let mut g = Builder::new("rope", opset).unwrap();
     let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::Fixed(2), Dim::sym("S"), Dim::Fixed(8)]).unwrap();
     let s = g.shape_of("len", x, 2, Some(3)).unwrap();
     let s = g.squeeze("len_scalar", s, &[0]).unwrap();
@@ -124,10 +124,10 @@ fn rope_start(opset: i64) -> Rope {
 /// `x·cos + rot(x)·sin` with the given rotate and table builders.
 fn rope_graph(
     opset: i64,
-    rotate: impl Fn(&mut Graph, Value) -> Value,
-    cos_src: impl Fn(&mut Graph, Value) -> Value,
-    sin_src: impl Fn(&mut Graph, Value) -> Value,
-) -> Graph {
+    rotate: impl Fn(&mut Builder, Value) -> Value,
+    cos_src: impl Fn(&mut Builder, Value) -> Value,
+    sin_src: impl Fn(&mut Builder, Value) -> Value,
+) -> Builder {
     let Rope { mut g, x, f } = rope_start(opset);
     let ec = g.with_scope("c", |g| Ok::<_, ()>(cos_src(g, f))).unwrap();
     let es = g.with_scope("s", |g| Ok::<_, ()>(sin_src(g, f))).unwrap();
@@ -141,21 +141,21 @@ fn rope_graph(
     g
 }
 
-fn slice_last(g: &mut Graph, name: &str, x: Value, start: i64, end: i64) -> Value {
+fn slice_last(g: &mut Builder, name: &str, x: Value, start: i64, end: i64) -> Value {
     let s = g.const_i64s(&format!("{name}_s"), &[start]).unwrap();
     let e = g.const_i64s(&format!("{name}_e"), &[end]).unwrap();
     let a = g.const_i64s(&format!("{name}_a"), &[-1]).unwrap();
     g.slice(name, x, s, e, Some(a), None).unwrap()
 }
 
-fn rotate_half(g: &mut Graph, x: Value) -> Value {
+fn rotate_half(g: &mut Builder, x: Value) -> Value {
     let x1 = slice_last(g, "x1", x, 0, 4);
     let x2 = slice_last(g, "x2", x, 4, 8);
     let n = g.neg("neg", x2).unwrap();
     g.concat("rot", &[n, x1], -1).unwrap()
 }
 
-fn twice(g: &mut Graph, f: Value) -> Value {
+fn twice(g: &mut Builder, f: Value) -> Value {
     g.concat("emb", &[f, f], -1).unwrap()
 }
 
@@ -163,7 +163,7 @@ fn twice(g: &mut Graph, f: Value) -> Value {
 fn rotate_half_fuses_into_one_op() {
     for (target, op) in [(RopeTarget::Onnx, "RotaryEmbedding"), (RopeTarget::Microsoft, "RotaryEmbedding"), (RopeTarget::Decomposed, "Split")] {
         let mut g = rope_graph(23, rotate_half, twice, twice);
-        let r = run_passes(&mut g, rotor_passes::DEFAULT_PIPELINE, &Options { rope_target: target, ..Options::default() }).unwrap();
+        let r = run_passes(g.graph_mut(), rotor_passes::DEFAULT_PIPELINE, &Options { rope_target: target, ..Options::default() }).unwrap();
         assert_eq!(rewrites(&r, "fuse_rope"), 1, "{target:?}");
         assert_eq!(count(&g, op), 1, "{target:?}");
         assert_eq!(count(&g, "Neg"), 0, "{target:?}");
@@ -178,7 +178,7 @@ fn rotate_half_fuses_into_one_op() {
 #[test]
 fn a_sign_flipped_rotation_fuses_with_the_sine_negated() {
     // rot(x) = (x2, -x1): the rotation by -angle, i.e. sin negated
-    let flipped = |g: &mut Graph, x: Value| {
+    let flipped = |g: &mut Builder, x: Value| {
         let x1 = slice_last(g, "x1", x, 0, 4);
         let x2 = slice_last(g, "x2", x, 4, 8);
         let n = g.neg("neg", x1).unwrap();
@@ -190,7 +190,7 @@ fn a_sign_flipped_rotation_fuses_with_the_sine_negated() {
     assert_eq!(count(&g, "Neg"), 1, "the sine cache is negated once");
 }
 
-fn rejection(g: &mut Graph) -> String {
+fn rejection(g: &mut Builder) -> String {
     let r = run(g, &["fuse_rope"]);
     assert_eq!(rewrites(&r, "fuse_rope"), 0, "must not fuse");
     assert_eq!(count(g, "RotaryEmbedding"), 0);
@@ -200,7 +200,7 @@ fn rejection(g: &mut Graph) -> String {
 #[test]
 fn near_misses_are_left_alone_with_a_reason() {
     // (-x1, x2): not a pair swap
-    let not_swap = |g: &mut Graph, x: Value| {
+    let not_swap = |g: &mut Builder, x: Value| {
         let x1 = slice_last(g, "x1", x, 0, 4);
         let x2 = slice_last(g, "x2", x, 4, 8);
         let n = g.neg("neg", x1).unwrap();
@@ -209,7 +209,7 @@ fn near_misses_are_left_alone_with_a_reason() {
     let why = rejection(&mut rope_graph(23, not_swap, twice, twice));
     assert!(why.contains("not a half or interleaved pair swap"), "{why}");
     // (x2, x1) without the minus: sin has the same sign on both features of a pair
-    let no_neg = |g: &mut Graph, x: Value| {
+    let no_neg = |g: &mut Builder, x: Value| {
         let x1 = slice_last(g, "x1", x, 0, 4);
         let x2 = slice_last(g, "x2", x, 4, 8);
         g.concat("rot", &[x2, x1], -1).unwrap()
@@ -217,7 +217,7 @@ fn near_misses_are_left_alone_with_a_reason() {
     let why = rejection(&mut rope_graph(23, no_neg, twice, twice));
     assert!(why.contains("sin is not provably opposite"), "{why}");
     // cos over (f, 2f): not equal on both features of a pair
-    let skewed = |g: &mut Graph, f: Value| {
+    let skewed = |g: &mut Builder, f: Value| {
         let two = g.constant("two", Tensor::scalar_f32(2.0)).unwrap();
         let f2 = g.mul("f2", f, two).unwrap();
         g.concat("emb_c", &[f, f2], -1).unwrap()
@@ -225,7 +225,7 @@ fn near_misses_are_left_alone_with_a_reason() {
     let why = rejection(&mut rope_graph(23, rotate_half, skewed, twice));
     assert!(why.contains("cos is not provably equal"), "{why}");
     // half split, but the tables are interleaved (repeat_interleave-like constant order)
-    let inter = |g: &mut Graph, f: Value| {
+    let inter = |g: &mut Builder, f: Value| {
         let idx = g.const_i64s("idx", &[0, 0, 1, 1, 2, 2, 3, 3]).unwrap();
         g.gather("emb_i", f, idx, -1).unwrap()
     };
@@ -235,12 +235,12 @@ fn near_misses_are_left_alone_with_a_reason() {
 
 #[test]
 fn interleaved_tables_with_an_interleaved_rotation_fuse() {
-    let inter = |g: &mut Graph, f: Value| {
+    let inter = |g: &mut Builder, f: Value| {
         let idx = g.const_i64s("idx", &[0, 0, 1, 1, 2, 2, 3, 3]).unwrap();
         g.gather("emb_i", f, idx, -1).unwrap()
     };
     // stack((-x[1::2], x[0::2]), -1).flatten(-2)
-    let pairs = |g: &mut Graph, x: Value| {
+    let pairs = |g: &mut Builder, x: Value| {
         let shape = g.const_i64s("pairs_shape", &[0, 0, 0, 4, 2]).unwrap();
         let p = g.reshape("pairs", x, shape).unwrap();
         let i0 = g.constant("i0", Tensor::scalar_i64(0)).unwrap();
@@ -273,13 +273,13 @@ fn opset_upgrades_only_when_every_op_keeps_its_meaning() {
     let y = g.outputs()[0];
     let m = g.add_node("mean", "ReduceMean", &[Some(y)], vec![("axes".to_string(), Attr::Ints(vec![-1]))]).unwrap();
     g.output("m", m).unwrap();
-    match run_passes(&mut g, &["fuse_rope"], &Options::default()) {
+    match run_passes(g.graph_mut(), &["fuse_rope"], &Options::default()) {
         Err(PassError::Refused { message, .. }) => assert!(message.contains("\"mean\"") && message.contains("ReduceMean"), "{message}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
     // the contrib op needs no upgrade
     let mut g = rope_graph(17, rotate_half, twice, twice);
-    let r = run_passes(&mut g, &["fuse_rope"], &Options { rope_target: RopeTarget::Microsoft, ..Options::default() }).unwrap();
+    let r = run_passes(g.graph_mut(), &["fuse_rope"], &Options { rope_target: RopeTarget::Microsoft, ..Options::default() }).unwrap();
     assert_eq!(rewrites(&r, "fuse_rope"), 1);
     assert_eq!(g.opset(), 17);
 }
@@ -310,7 +310,7 @@ fn lowering_then_fusing_gives_the_op_back() {
 fn unknown_pass_names_are_refused_before_anything_runs() {
     let mut g = rope_graph(23, rotate_half, twice, twice);
     let before = rotor_export::to_bytes(&g).unwrap();
-    match run_passes(&mut g, &["dce", "fuse-ropes"], &Options::default()) {
+    match run_passes(g.graph_mut(), &["dce", "fuse-ropes"], &Options::default()) {
         Err(PassError::UnknownPass { name, known }) => {
             assert_eq!(name, "fuse-ropes");
             assert!(known.contains("fuse-rope"));
@@ -322,7 +322,7 @@ fn unknown_pass_names_are_refused_before_anything_runs() {
 
 #[test]
 fn fold_constants_folds_exact_ops_and_shape_chains_only() {
-    let mut g = Graph::new("g", 17).unwrap();
+    let mut g = Builder::new("g", 17).unwrap();
     let x = g.input("x", DType::F32, [Dim::sym("N"), Dim::Fixed(4)]).unwrap();
     // static dim of a symbolic shape -> a constant; the symbolic one twice -> one value
     let d = g.shape_of("d", x, 1, Some(2)).unwrap();
@@ -351,7 +351,7 @@ fn fold_constants_folds_exact_ops_and_shape_chains_only() {
 
 #[test]
 fn fold_constants_will_not_blow_a_model_up() {
-    let mut g = Graph::new("g", 17).unwrap();
+    let mut g = Builder::new("g", 17).unwrap();
     let x = g.input("x", DType::F32, [Dim::Fixed(512), Dim::Fixed(512)]).unwrap();
     let one = g.constant("one", Tensor::scalar_f32(1.5)).unwrap();
     let shape = g.const_i64s("shape", &[512, 512]).unwrap();
@@ -365,7 +365,7 @@ fn fold_constants_will_not_blow_a_model_up() {
 
 #[test]
 fn legalize_tract_rewrites_boolean_equal_and_flag_cumsum_only() {
-    let mut g = Graph::new("g", 17).unwrap();
+    let mut g = Builder::new("g", 17).unwrap();
     let a = g.input("a", DType::Bool, [Dim::sym("N")]).unwrap();
     let b = g.input("b", DType::Bool, [Dim::sym("N")]).unwrap();
     let e = g.equal("e", a, b).unwrap();
@@ -390,7 +390,7 @@ fn a_target_keeps_its_own_fused_op_and_converges() {
     let (passes, rope) = rotor_passes::targets::pipeline(t);
     let mut g = rope_graph(17, rotate_half, twice, twice);
     let opts = Options { rope_target: rope, max_opset: t.opsets.1, keep_fused: Some(rope), ..Options::default() };
-    let r = run_passes(&mut g, &passes, &opts).unwrap();
+    let r = run_passes(g.graph_mut(), &passes, &opts).unwrap();
     assert!(r.converged);
     assert_eq!(rewrites(&r, "fuse_rope"), 1);
     assert_eq!(rewrites(&r, "lower_rope"), 0);
@@ -399,5 +399,5 @@ fn a_target_keeps_its_own_fused_op_and_converges() {
     // asking for the standard op under a target that stops at opset 22 is refused
     let mut g = rope_graph(17, rotate_half, twice, twice);
     let opts = Options { rope_target: RopeTarget::Onnx, max_opset: 22, ..Options::default() };
-    assert!(matches!(run_passes(&mut g, &["fuse_rope"], &opts), Err(PassError::Refused { .. })));
+    assert!(matches!(run_passes(g.graph_mut(), &["fuse_rope"], &opts), Err(PassError::Refused { .. })));
 }

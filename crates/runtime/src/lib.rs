@@ -8,6 +8,7 @@ mod backend;
 pub mod compare;
 mod error;
 pub mod inputs;
+pub mod optimize;
 mod ort_backend;
 pub mod refs;
 mod tensor;

@@ -189,7 +189,7 @@ fn probe_cuda() -> CudaStatus {
 }
 
 fn probe_model() -> Result<Vec<u8>, String> {
-    let mut g = rotor_builder::Graph::new("cuda_probe", 17).map_err(|e| e.to_string())?;
+    let mut g = rotor_builder::Builder::new("cuda_probe", 17).map_err(|e| e.to_string())?;
     let x = g.input("x", rotor_builder::DType::F32, [1i64]).map_err(|e| e.to_string())?;
     let y = g.identity("y", x).map_err(|e| e.to_string())?;
     g.output("y_out", y).map_err(|e| e.to_string())?;

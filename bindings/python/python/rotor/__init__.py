@@ -24,6 +24,7 @@ from typing import Any, TypedDict, Union
 
 from . import _errors, _live
 from ._errors import *  # noqa: F403  (the exception classes; listed in _errors.__all__)
+from ._report import Check, Finding, OptimizeReport, PassStat, Rejection
 from ._rotor import __version__
 from ._rotor import config_help as _config_help
 from ._rotor import config_key_table as _config_key_table
@@ -45,6 +46,11 @@ __all__ = [
     "config_keys",
     "config_help",
     "ConfigKey",
+    "OptimizeReport",
+    "PassStat",
+    "Rejection",
+    "Check",
+    "Finding",
     "__version__",
     *_errors.__all__,
 ]
@@ -109,7 +115,7 @@ def optimize(
     target: str | None = None,
     verify: bool = False,
     dims: Mapping[str, int | Sequence[int]] | None = None,
-) -> dict[str, Any]:
+) -> OptimizeReport:
     """Run rotor's passes over a model (what ``rotor opt`` does) and return the report.
 
     ``src`` is a path (external data is read beside it), the model's bytes or an
@@ -162,7 +168,7 @@ def optimize(
         dims=sizes,
         ort_library=ort_library,
     )
-    report: dict[str, Any] = json.loads(text)
+    report: OptimizeReport = json.loads(text)
     if data is not None:
         report["model"] = bytes(data)
     if not ok:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from ._report import OptimizeReport
 
 __all__ = [
     "RotorError",
@@ -34,7 +34,7 @@ class RuntimeUnavailableError(RotorError, RuntimeError):
 
 
 class _WithReport(RotorError):
-    def __init__(self, message: str, report: dict[str, Any]) -> None:
+    def __init__(self, message: str, report: OptimizeReport) -> None:
         super().__init__(message)
         #: The full report of the run (as :func:`rotor.optimize` returns it).
         self.report = report

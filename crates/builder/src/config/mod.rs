@@ -17,7 +17,7 @@ pub use rotary::{FreqSpec, FreqsFor, FusedOp, Layout, ROTARY_IGNORED, RotaryConf
 
 use serde_json::Value;
 
-use crate::dtype::DType;
+use crate::DType;
 use crate::error::ConfigError;
 
 /// Keys every kind accepts.
@@ -55,6 +55,10 @@ pub enum ModelConfig {
 }
 
 /// Kinds rotor knows, for error messages.
+/// The ai.onnx opsets rotor's emitters write (the `opset` key), each tested against the
+/// packages. Graphs built by hand with [`crate::Builder`] may use any opset whose ops they use.
+pub const EMIT_OPSETS: std::ops::RangeInclusive<i64> = 17..=24;
+
 pub const KINDS: &[&str] = &["rotary", "axial_rotary", "sinusoidal", "hierarchical_transformer"];
 
 /// Marker prefix for non-finite numbers found in config text (see [`parse_json_text`]).
@@ -197,7 +201,7 @@ impl Common {
             Form::Fused => 23,
         };
         let opset = f.opt_i64("opset")?.unwrap_or(default_opset);
-        let range = crate::graph::SUPPORTED_OPSETS;
+        let range = EMIT_OPSETS;
         if !range.contains(&opset) {
             return Err(ConfigError::new("opset", format!("{opset} is not supported (supported: {}..={})", range.start(), range.end())));
         }

@@ -9,10 +9,10 @@
 
 use crate::emit::{first_rows, pad_to_multiple};
 use crate::error::BuildError;
-use crate::graph::{Graph, Value};
+use crate::{Builder, Value};
 
 /// `[B, n, d]` → `[B, a, L, d]` with zero padding to `L·a` rows; also returns `n` as `[1]`.
-pub fn fold(g: &mut Graph, x: Value, a: usize, d: usize) -> Result<(Value, Value), BuildError> {
+pub fn fold(g: &mut Builder, x: Value, a: usize, d: usize) -> Result<(Value, Value), BuildError> {
     // 1. pad rows to a multiple of a: [B, n, d] -> [B, a*ceil(n/a), d]
     let n = g.shape_of("len", x, 1, Some(2))?;
     let padded = pad_to_multiple(g, "pad", x, n, a, 1)?;
@@ -22,7 +22,7 @@ pub fn fold(g: &mut Graph, x: Value, a: usize, d: usize) -> Result<(Value, Value
 }
 
 /// `[B, a, L, d]` → `[B, n, d]` (inverse of [`fold`], dropping the padding rows).
-pub fn unfold(g: &mut Graph, x: Value, n: Value, d: usize) -> Result<Value, BuildError> {
+pub fn unfold(g: &mut Builder, x: Value, n: Value, d: usize) -> Result<Value, BuildError> {
     // [B, a, L, d] -> [B, L, a, d] -> [B, L*a, d]
     let t = g.transpose("interleave", x, &[0, 2, 1, 3])?;
     let rows = g.reshape_const("rows", t, &[0, -1, d as i64])?;

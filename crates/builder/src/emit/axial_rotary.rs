@@ -11,13 +11,13 @@
 //! the full `[d1..dk, head_dim]` angle table, then `Cos`/`Sin` and the rotation of
 //! [`crate::emit::rope`].
 
+use crate::DType;
+use crate::Dim;
+use crate::Tensor;
 use crate::config::{AxialRotaryConfig, FreqsFor, Layout};
-use crate::dim::Dim;
-use crate::dtype::DType;
 use crate::emit::rope::{self, RopeLayout, Tables, bad};
 use crate::error::{BuildError, EmitError};
-use crate::graph::{Graph, Value};
-use crate::tensor::Tensor;
+use crate::{Builder, Value};
 
 /// Positions of one axis of size `n` as the package makes them (f32).
 fn axis_positions(cfg: &AxialRotaryConfig, n: usize, offset: f64) -> Vec<f32> {
@@ -31,7 +31,7 @@ fn axis_positions(cfg: &AxialRotaryConfig, n: usize, offset: f64) -> Vec<f32> {
 /// the first half is `-1 + step·i`, the second `1 - step·(n-1-i)`, each rounded once (torch uses a
 /// fused multiply-add; the product of a float32 step and an integer index is exact in float64, so
 /// forming the sum in f64 and casting rounds the same way).
-fn linspace_minus1_1(g: &mut Graph, idx: Value, n: Value) -> Result<Value, BuildError> {
+fn linspace_minus1_1(g: &mut Builder, idx: Value, n: Value) -> Result<Value, BuildError> {
     let one_i = g.const_i64("one_i", 1)?;
     let gaps = g.sub("gaps", n, one_i)?;
     let gaps = g.max("gaps_at_least_1", gaps, one_i)?;
@@ -61,7 +61,7 @@ fn linspace_minus1_1(g: &mut Graph, idx: Value, n: Value) -> Result<Value, Build
 }
 
 /// Run-time positions of an axis of length `len` (int64 `[1]`): f32 `[len]`.
-fn dynamic_positions(g: &mut Graph, cfg: &AxialRotaryConfig, len: Value, offset: f64) -> Result<Value, BuildError> {
+fn dynamic_positions(g: &mut Builder, cfg: &AxialRotaryConfig, len: Value, offset: f64) -> Result<Value, BuildError> {
     let n = g.squeeze("len_scalar", len, &[0])?;
     let zero = g.const_i64("zero", 0)?;
     let one = g.const_i64("one", 1)?;
@@ -79,14 +79,14 @@ fn dynamic_positions(g: &mut Graph, cfg: &AxialRotaryConfig, len: Value, offset:
 
 /// Build the graph of an axial rotary config (`freqs` from a checkpoint overrides the computed
 /// frequencies).
-pub fn build(cfg: &AxialRotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, EmitError> {
+pub fn build(cfg: &AxialRotaryConfig, freqs: Option<Vec<f32>>) -> Result<crate::Graph, EmitError> {
     let freqs = freqs.unwrap_or_else(|| rope::package_freqs(&cfg.freqs));
     let rot = 2 * freqs.len();
     let k = cfg.num_axes();
     let dt = cfg.common.dtype;
     let layout = RopeLayout { head_dim: cfg.head_dim, start: 0, layout: Layout::Interleaved, freqs: freqs.repeat(k) };
     let signed = layout.signed_freqs();
-    let mut g = Graph::new("axial_rotary", cfg.common.opset)?;
+    let mut g = Builder::new("axial_rotary", cfg.common.opset)?;
     g.set_metadata(
         "rotor.form",
         match cfg.common.form {
@@ -146,6 +146,5 @@ pub fn build(cfg: &AxialRotaryConfig, freqs: Option<Vec<f32>>) -> Result<Graph, 
         g.with_scope("x", |g| rope::apply(g, x, tabs, &swap))
     })?;
     g.output("x_rot", y)?;
-    g.validate()?;
-    Ok(g)
+    Ok(g.finish()?)
 }

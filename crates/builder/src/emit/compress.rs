@@ -10,10 +10,10 @@
 use crate::emit::linear::{linear, silu};
 use crate::emit::params::Params;
 use crate::error::EmitError;
-use crate::graph::{Graph, Value};
+use crate::{Builder, Value};
 
 /// `Compress` with compression `c`, stride `s`, from width `dim_in` (= D) to `dim_out` (= d).
-pub fn compress(g: &mut Graph, p: &Params, x: Value, c: usize, s: usize, dim_in: usize, dim_out: usize) -> Result<Value, EmitError> {
+pub fn compress(g: &mut Builder, p: &Params, x: Value, c: usize, s: usize, dim_in: usize, dim_out: usize) -> Result<Value, EmitError> {
     if c == 1 {
         if dim_in == dim_out {
             return Ok(x);

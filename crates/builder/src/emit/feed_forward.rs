@@ -8,10 +8,10 @@ use crate::emit::linear::linear;
 use crate::emit::norm::rms_norm;
 use crate::emit::params::Params;
 use crate::error::EmitError;
-use crate::graph::{Graph, Value};
+use crate::{Builder, Value};
 
 /// `FeedForward` on `x` `[..., d]`; node names are scoped by the caller.
-pub fn feed_forward(g: &mut Graph, p: &Params, x: Value, d: usize, inner: usize) -> Result<Value, EmitError> {
+pub fn feed_forward(g: &mut Builder, p: &Params, x: Value, d: usize, inner: usize) -> Result<Value, EmitError> {
     let xn = g.with_scope("norm", |g| rms_norm(g, &p.sub("net.0"), x, d))?;
     let hdn = g.with_scope("proj_in", |g| linear(g, &p.sub("net.1"), xn, d, inner, false))?;
     let act = g.gelu("gelu", hdn)?;

@@ -8,15 +8,15 @@
 //! `L // 2`, reusing [`crate::emit::rope`] and [`crate::emit::xpos`]) → `q·kᵀ·e^-½` (scale after
 //! the product) → causal mask with `-FLT_MAX` → softmax → `·v` → merge heads → out.
 
+use crate::DType;
 use crate::config::Layout;
-use crate::dtype::DType;
 use crate::emit::linear::linear;
 use crate::emit::norm::rms_norm;
 use crate::emit::params::Params;
 use crate::emit::rope::{self, RopeLayout, Tables};
 use crate::emit::xpos;
 use crate::error::EmitError;
-use crate::graph::{Graph, Value};
+use crate::{Builder, Value};
 
 /// Shape of one full `Attention`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +31,15 @@ pub struct FullAttention {
 
 /// `Attention` on `x` `[..., L, d]` with weights under `p` (`norm.gamma`, `to_qkv`,
 /// `rotary_emb.freqs`, `to_out`). Node names are scoped by the caller.
-pub fn full_attention(g: &mut Graph, p: &Params, x: Value, a: FullAttention) -> Result<Value, EmitError> {
+/// The rotary tables of one hierarchy: its length, rotary width and signed frequencies.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct RotaryTablesKey {
+    len: crate::Dim,
+    e: usize,
+    freqs: Vec<u32>,
+}
+
+pub fn full_attention(g: &mut Builder, p: &Params, x: Value, a: FullAttention) -> Result<Value, EmitError> {
     let FullAttention { dim: d, heads: h, dim_head: e } = a;
     let rank = g.rank(x);
     let lead = rank - 2;
@@ -57,7 +65,7 @@ pub fn full_attention(g: &mut Graph, p: &Params, x: Value, a: FullAttention) -> 
     // saving nodes, this keeps tract 0.23 working: its declutter merges identical subgraphs of
     // different layers and, with one head, leaves a broken node ("eval() called on a Dummy op").
     let len_dim = g.shape(x).get(rank - 2).cloned().unwrap_or(crate::Dim::Unknown);
-    let key = format!("full_attention.rotary[{len_dim}; {e}; {}]", layout.signed_freqs().iter().map(|f| format!("{:08x}", f.to_bits())).collect::<String>());
+    let key = RotaryTablesKey { len: len_dim.clone(), e, freqs: layout.signed_freqs().iter().map(|f| f.to_bits()).collect() };
     let shared = match (len_dim, g.memo(&key)) {
         (crate::Dim::Unknown, _) | (_, None) => None,
         (_, Some(v)) => Some(v),
@@ -77,7 +85,7 @@ pub fn full_attention(g: &mut Graph, p: &Params, x: Value, a: FullAttention) -> 
                 let inv = g.reciprocal("inv_scale", s)?;
                 rope::scale_tables(g, tabs, inv)
             })?;
-            g.set_memo(&key, vec![tq.cos, tq.sin, tk.cos, tk.sin, t_col]);
+            g.set_memo(key, vec![tq.cos, tq.sin, tk.cos, tk.sin, t_col]);
             Ok((tq, tk, swap, t_col))
         })?,
     };

@@ -9,9 +9,10 @@
 //! Node names follow the PyTorch module paths (`layers.0.1.attn.to_qkv`), so graph text and ORT
 //! errors point at the module a user knows.
 
+use crate::DType;
+use crate::Dim;
+use crate::Tensor;
 use crate::config::{HierarchicalConfig, Hierarchy, Window};
-use crate::dim::Dim;
-use crate::dtype::DType;
 use crate::emit::axial::{fold, unfold};
 use crate::emit::compress::compress;
 use crate::emit::feed_forward::feed_forward;
@@ -23,9 +24,8 @@ use crate::emit::norm::layer_norm;
 use crate::emit::params::{ParamSource, Params};
 use crate::emit::token_shift::token_shift;
 use crate::error::EmitError;
-use crate::graph::{Graph, Value};
-use crate::tensor::Tensor;
 use crate::weights::WeightMap;
+use crate::{Builder, Value};
 
 /// State-dict prefixes that only training reads (reconstruction and next-latent losses).
 pub fn training_only_key(key: &str) -> bool {
@@ -34,7 +34,7 @@ pub fn training_only_key(key: &str) -> bool {
 
 /// One `HierarchicalBlock` on `x` `[B, n_h, d]`: axial fold (when c ≠ 1), token-shifted
 /// attention and feed-forward with residuals, unfold. Weights under `p` (`attn.*`, `ff.*`).
-pub fn block(g: &mut Graph, p: &Params, x: Value, h: &Hierarchy) -> Result<Value, EmitError> {
+pub fn block(g: &mut Builder, p: &Params, x: Value, h: &Hierarchy) -> Result<Value, EmitError> {
     let a = h.axial();
     // 1. [B, n, d] -> [B, a, L, d] (zero rows to a multiple of a); a == 1 is a no-op
     let (mut y, n) = if a > 1 {
@@ -75,8 +75,8 @@ enum AttnKind {
 }
 
 /// Build the whole model from its config and checkpoint.
-pub fn build(cfg: &HierarchicalConfig, weights: &WeightMap) -> Result<Graph, EmitError> {
-    let mut g = Graph::new("hierarchical_transformer", cfg.common.opset)?;
+pub fn build(cfg: &HierarchicalConfig, weights: &WeightMap) -> Result<crate::Graph, EmitError> {
+    let mut g = Builder::new("hierarchical_transformer", cfg.common.opset)?;
     let src = ParamSource::new(weights);
     let root = src.root();
     let big_d = cfg.token_dim();
@@ -164,6 +164,5 @@ pub fn build(cfg: &HierarchicalConfig, weights: &WeightMap) -> Result<Graph, Emi
             ),
         });
     }
-    g.validate()?;
-    Ok(g)
+    Ok(g.finish()?)
 }

@@ -4,13 +4,13 @@
 //! as an initializer `[in, out]` for `MatMul`) and `b` from `{path}.bias`. Any leading axes.
 //! Opsets 17+, float32.
 
+use crate::Tensor;
 use crate::emit::params::Params;
 use crate::error::EmitError;
-use crate::graph::{Graph, Value};
-use crate::tensor::Tensor;
+use crate::{Builder, Value};
 
 /// `x @ W^T (+ b)`; nodes are scoped by the caller (the product is named by the scope).
-pub fn linear(g: &mut Graph, p: &Params, x: Value, in_dim: usize, out_dim: usize, bias: bool) -> Result<Value, EmitError> {
+pub fn linear(g: &mut Builder, p: &Params, x: Value, in_dim: usize, out_dim: usize, bias: bool) -> Result<Value, EmitError> {
     let w = p.get("weight", &[out_dim as i64, in_dim as i64])?;
     // [out, in] -> [in, out]
     let mut wt = vec![0.0f32; w.len()];
@@ -30,7 +30,7 @@ pub fn linear(g: &mut Graph, p: &Params, x: Value, in_dim: usize, out_dim: usize
 }
 
 /// `x * sigmoid(x)` (SiLU).
-pub fn silu(g: &mut Graph, x: Value) -> Result<Value, EmitError> {
+pub fn silu(g: &mut Builder, x: Value) -> Result<Value, EmitError> {
     let s = g.sigmoid("sigmoid", x)?;
     Ok(g.mul("", x, s)?)
 }

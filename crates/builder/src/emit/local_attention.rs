@@ -9,16 +9,16 @@
 //! W..2W-1, constant tables) → `q·kᵀ` → mask (causal, exact window of W+1 keys, the missing
 //! look-back of window 0) with `-FLT_MAX` → softmax → `·v` → unpad → merge heads → out.
 
+use crate::DType;
 use crate::config::Layout;
-use crate::dtype::DType;
 use crate::emit::linear::linear;
 use crate::emit::norm::layer_norm;
 use crate::emit::params::Params;
 use crate::emit::rope::{self, RopeLayout, Tables};
 use crate::emit::{first_rows, pad_to_multiple};
 use crate::error::EmitError;
-use crate::graph::{Graph, Value};
-use crate::tensor::{Tensor, TensorData};
+use crate::{Builder, Value};
+use crate::{Tensor, TensorData};
 
 /// Shape of one `LocalMHA`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,14 +49,14 @@ fn rotary_table(layout: &RopeLayout, first: usize, rows: usize) -> (Vec<f32>, Ve
     (cos, sin)
 }
 
-fn bool_const(g: &mut Graph, name: &str, dims: Vec<i64>, v: Vec<bool>) -> Result<Value, EmitError> {
+fn bool_const(g: &mut Builder, name: &str, dims: Vec<i64>, v: Vec<bool>) -> Result<Value, EmitError> {
     let t = Tensor::new(dims, TensorData::Bool(v)).map_err(|message| crate::BuildError::BadConstant { name: name.into(), message })?;
     Ok(g.constant(name, t)?)
 }
 
 /// `LocalMHA` on `x` `[..., L, d]` with weights under `p` (`norm`, `to_qkv`,
 /// `attn_fn.rel_pos.inv_freq`, `to_out`). Node names are scoped by the caller.
-pub fn local_attention(g: &mut Graph, p: &Params, x: Value, a: LocalAttention) -> Result<Value, EmitError> {
+pub fn local_attention(g: &mut Builder, p: &Params, x: Value, a: LocalAttention) -> Result<Value, EmitError> {
     let LocalAttention { dim: d, heads: h, dim_head: e, window: w } = a;
     let rank = g.rank(x);
     let he = h * e;
@@ -86,7 +86,7 @@ pub fn local_attention(g: &mut Graph, p: &Params, x: Value, a: LocalAttention) -
     let q = g.mul("q_scaled", windows[0], scale)?;
     // 5. look-back: window w sees [block w-1, block w]; block -1 is filled with -1 (masked)
     let win_axis = rank as i64 - 1; // [lead (rank-2), H, nw, W, e]: nw is axis rank-1
-    let look = |g: &mut Graph, name: &str, t: Value| -> Result<Value, EmitError> {
+    let look = |g: &mut Builder, name: &str, t: Value| -> Result<Value, EmitError> {
         let r = g.rank(t);
         let mut pads = vec![0i64; 2 * r];
         pads[win_axis as usize] = 1;

@@ -10,7 +10,7 @@ use crate::emit::linear::{linear, silu};
 use crate::emit::norm::rms_norm;
 use crate::emit::params::Params;
 use crate::error::{BuildError, EmitError};
-use crate::graph::{Graph, Value};
+use crate::{Builder, Value};
 
 /// One input of [`hierarchical_cat`]: tokens `[B, n_h, d]` and their stride.
 #[derive(Clone, Copy, Debug)]
@@ -29,7 +29,7 @@ pub struct Stream {
 /// `m = n_min·s_min`. Row `r < m` of hierarchy h is its token `⌊r/s_h⌋` — a `Gather` with
 /// indices `Range(m) / s_h`, which is `repeat` + cut in one op, with the same length `m` for every
 /// stream (runtimes then see one symbolic length instead of a `Min` of several).
-pub fn hierarchical_cat(g: &mut Graph, streams: &[Stream]) -> Result<Value, BuildError> {
+pub fn hierarchical_cat(g: &mut Builder, streams: &[Stream]) -> Result<Value, BuildError> {
     let tokens: Vec<Value> = streams.iter().map(|s| s.tokens).collect();
     if streams.iter().all(|s| s.stride == 1) {
         return g.concat("", &tokens, -1);
@@ -58,7 +58,7 @@ pub fn hierarchical_cat(g: &mut Graph, streams: &[Stream]) -> Result<Value, Buil
 }
 
 /// `HierarchicalMerge`: `[B, m, Σd]` → `[B, m, dim_out]`.
-pub fn merge(g: &mut Graph, p: &Params, streams: &[Stream], dim_out: usize) -> Result<Value, EmitError> {
+pub fn merge(g: &mut Builder, p: &Params, streams: &[Stream], dim_out: usize) -> Result<Value, EmitError> {
     let total: usize = streams.iter().map(|s| s.dim).sum();
     let x = g.with_scope("cat", |g| hierarchical_cat(g, streams))?;
     let x = g.with_scope("norm", |g| rms_norm(g, &p.sub("net.0"), x, total))?;

@@ -22,8 +22,8 @@ use serde_json::Value;
 
 use crate::config::ModelConfig;
 use crate::error::EmitError;
-use crate::graph::Graph;
 use crate::weights::WeightMap;
+use crate::{Builder, Graph};
 
 /// Build the graph for a parsed config (and optional checkpoint weights).
 pub fn build(config: &ModelConfig, weights: Option<&WeightMap>) -> Result<Graph, EmitError> {
@@ -134,7 +134,7 @@ pub fn export_notes(g: &Graph, config: &Value, weights: Option<&WeightMap>, freq
 /// Zero-pad axis `axis` (non-negative) of `x` at the end to a multiple of `m`, given the axis
 /// length `n` as a `[1]` int64 vector. Written as a constant `Pad` of `m − 1` rows followed by a
 /// `Slice` to `ceil(n/m)·m` rows, because tract only takes constant pads.
-pub fn pad_to_multiple(g: &mut Graph, local: &str, x: crate::Value, n: crate::Value, m: usize, axis: usize) -> Result<crate::Value, crate::BuildError> {
+pub fn pad_to_multiple(g: &mut Builder, local: &str, x: crate::Value, n: crate::Value, m: usize, axis: usize) -> Result<crate::Value, crate::BuildError> {
     if m == 1 {
         return Ok(x);
     }
@@ -158,7 +158,7 @@ pub fn pad_to_multiple(g: &mut Graph, local: &str, x: crate::Value, n: crate::Va
 /// The first `n` entries (`n` a `[1]` int64 vector) along `axis`: `Gather(x, Range(0, n))`.
 /// Unlike `Slice(x, 0, n)`, the output length is `n` by construction, with no `min(n, len)`
 /// for a runtime's shape inference to resolve (tract mis-handles those when they nest).
-pub fn first_rows(g: &mut Graph, local: &str, x: crate::Value, n: crate::Value, axis: i64) -> Result<crate::Value, crate::BuildError> {
+pub fn first_rows(g: &mut Builder, local: &str, x: crate::Value, n: crate::Value, axis: i64) -> Result<crate::Value, crate::BuildError> {
     let name = |s: &str| if local.is_empty() { format!("rows_{s}") } else { format!("{local}_{s}") };
     let n = g.squeeze(&name("count"), n, &[0])?;
     let zero = g.const_i64(&name("zero"), 0)?;
@@ -170,7 +170,7 @@ pub fn first_rows(g: &mut Graph, local: &str, x: crate::Value, n: crate::Value, 
 /// Rows `0, s, 2s, …` of axis 1 of `x` (`x[:, ::s]`), exactly `n` of them (`n` as an int64
 /// scalar): a `Gather` with indices `Range(0, n·s, s)` — no strided `Slice`, which tract does not
 /// support on symbolic axes, and the output length is `n` by construction.
-pub fn every_nth_row(g: &mut Graph, local: &str, x: crate::Value, s: usize, n: crate::Value) -> Result<crate::Value, crate::BuildError> {
+pub fn every_nth_row(g: &mut Builder, local: &str, x: crate::Value, s: usize, n: crate::Value) -> Result<crate::Value, crate::BuildError> {
     if s == 1 {
         return Ok(x);
     }

@@ -5,8 +5,8 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
+use crate::Tensor;
 use crate::error::EmitError;
-use crate::tensor::Tensor;
 use crate::weights::WeightMap;
 
 /// Weights of one module path.

@@ -17,12 +17,12 @@
 //! `lang`: `1 / f32(pow(f32(theta), f32(2i)/f32(dim)))` with the power correctly rounded;
 //! `pixel`: torch's f32 `linspace` (fused multiply-add from both ends) times `f32(pi)`.
 
+use crate::DType;
+use crate::Dim;
+use crate::Tensor;
 use crate::config::{FreqSpec, FreqsFor, Layout};
-use crate::dim::Dim;
-use crate::dtype::DType;
 use crate::error::BuildError;
-use crate::graph::{Graph, Value};
-use crate::tensor::Tensor;
+use crate::{Builder, Value};
 
 /// `theta` after NTK-aware rescaling, as the package computes it (in f64).
 pub fn rescaled_theta(theta: f64, theta_rescale_factor: f64, dim: usize) -> f64 {
@@ -138,7 +138,7 @@ pub struct SeqLen {
 }
 
 /// Read the length of axis `axis` (negative) of `x`.
-pub fn seq_len(g: &mut Graph, local: &str, x: Value, axis: i64) -> Result<SeqLen, BuildError> {
+pub fn seq_len(g: &mut Builder, local: &str, x: Value, axis: i64) -> Result<SeqLen, BuildError> {
     let end = if axis == -1 { None } else { Some(axis + 1) };
     let vec = g.shape_of(local, x, axis, end)?;
     let scalar = g.squeeze(&format!("{local}_scalar"), vec, &[0])?;
@@ -159,7 +159,7 @@ pub struct Positions {
 
 /// `start + arange(len)` as int64 `[len]` (`start` 0 when `None`). The range always starts at
 /// 0 and the start is added after, so every runtime sees the length `len` itself.
-pub fn position_ints(g: &mut Graph, local: &str, start: Option<Value>, len: Value) -> Result<Value, BuildError> {
+pub fn position_ints(g: &mut Builder, local: &str, start: Option<Value>, len: Value) -> Result<Value, BuildError> {
     let one = g.const_i64(&format!("{local}_one"), 1)?;
     let zero = g.const_i64(&format!("{local}_zero"), 0)?;
     match start {
@@ -173,7 +173,7 @@ pub fn position_ints(g: &mut Graph, local: &str, start: Option<Value>, len: Valu
 
 /// Positions `(start + arange(len)) / interpolate_factor`; `start` is an int64 scalar (0 when
 /// `None`). Integer range, then one cast: exact up to 2^24.
-pub fn positions(g: &mut Graph, local: &str, start: Option<Value>, len: Value, interpolate_factor: f64) -> Result<Positions, BuildError> {
+pub fn positions(g: &mut Builder, local: &str, start: Option<Value>, len: Value, interpolate_factor: f64) -> Result<Positions, BuildError> {
     let int = position_ints(g, local, start, len)?;
     let t = g.cast(local, int, DType::F32)?;
     let t = if interpolate_factor == 1.0 {
@@ -189,7 +189,7 @@ pub fn positions(g: &mut Graph, local: &str, start: Option<Value>, len: Value, i
 /// `Cos`/`Sin`: an f32 product loses up to 2e-3 rad at positions near 65 536, this keeps the
 /// angle within 1e-6 rad. Used where no package's f32 rounding is to be reproduced (half-
 /// precision graphs, the sinusoidal table).
-pub fn precise_tables(g: &mut Graph, positions: Value, interpolate_factor: f64, ones: usize, freqs: &[f64]) -> Result<Tables, BuildError> {
+pub fn precise_tables(g: &mut Builder, positions: Value, interpolate_factor: f64, ones: usize, freqs: &[f64]) -> Result<Tables, BuildError> {
     let f = g.constant("freqs_f64", Tensor::f64(vec![freqs.len() as i64], freqs.to_vec()).map_err(bad("freqs_f64"))?)?;
     // 1. exact positions in f64: [..., N] -> [..., N, 1…]
     let mut pos = g.cast("pos_f64", positions, DType::F64)?;
@@ -211,7 +211,7 @@ pub fn precise_tables(g: &mut Graph, positions: Value, interpolate_factor: f64, 
 }
 
 /// `t` `[…]` → `[…, 1, …, 1]` with `ones` trailing unit axes (to broadcast against inputs).
-pub fn column(g: &mut Graph, local: &str, t: Value, ones: usize) -> Result<Value, BuildError> {
+pub fn column(g: &mut Builder, local: &str, t: Value, ones: usize) -> Result<Value, BuildError> {
     let r = g.rank(t) as i64;
     let axes: Vec<i64> = (r..r + ones as i64).collect();
     g.unsqueeze(local, t, &axes)
@@ -225,12 +225,12 @@ pub struct Tables {
 }
 
 /// The signed-frequency row `F` `[head_dim]` of a layout, as a constant named `freqs`.
-pub fn freqs_const(g: &mut Graph, layout: &RopeLayout) -> Result<Value, BuildError> {
+pub fn freqs_const(g: &mut Builder, layout: &RopeLayout) -> Result<Value, BuildError> {
     g.constant("freqs", Tensor::f32(vec![layout.head_dim as i64], layout.signed_freqs()).map_err(bad("freqs"))?)
 }
 
 /// Build cos/sin tables: `angles = t_col * F` (`f` from [`freqs_const`]), then `Cos`, `Sin`.
-pub fn tables(g: &mut Graph, t_col: Value, f: Value) -> Result<Tables, BuildError> {
+pub fn tables(g: &mut Builder, t_col: Value, f: Value) -> Result<Tables, BuildError> {
     // [N, 1…] * [D] -> [N, 1…, D]
     let angles = g.mul("angles", t_col, f)?;
     let cos = g.cos("cos", angles)?;
@@ -239,12 +239,12 @@ pub fn tables(g: &mut Graph, t_col: Value, f: Value) -> Result<Tables, BuildErro
 }
 
 /// Multiply both tables by a scale table (xPos), keeping the names readable.
-pub fn scale_tables(g: &mut Graph, t: Tables, scale: Value) -> Result<Tables, BuildError> {
+pub fn scale_tables(g: &mut Builder, t: Tables, scale: Value) -> Result<Tables, BuildError> {
     Ok(Tables { cos: g.mul("cos_scaled", t.cos, scale)?, sin: g.mul("sin_scaled", t.sin, scale)? })
 }
 
 /// Cast f32 tables to the input type (no-op for f32).
-pub fn cast_tables(g: &mut Graph, t: Tables, dtype: DType) -> Result<Tables, BuildError> {
+pub fn cast_tables(g: &mut Builder, t: Tables, dtype: DType) -> Result<Tables, BuildError> {
     if dtype == DType::F32 {
         return Ok(t);
     }
@@ -252,7 +252,7 @@ pub fn cast_tables(g: &mut Graph, t: Tables, dtype: DType) -> Result<Tables, Bui
 }
 
 /// The partner-index constant of a layout.
-pub fn partner_const(g: &mut Graph, layout: &RopeLayout) -> Result<Value, BuildError> {
+pub fn partner_const(g: &mut Builder, layout: &RopeLayout) -> Result<Value, BuildError> {
     g.const_i64s("partner", &layout.partner())
 }
 
@@ -273,7 +273,7 @@ pub enum Swap {
 
 /// Choose the cheapest exact [`Swap`] for a layout (pass-through features pair among
 /// themselves; their sine is 0, so they are unaffected).
-pub fn swap_plan(g: &mut Graph, layout: &RopeLayout) -> Result<Swap, BuildError> {
+pub fn swap_plan(g: &mut Builder, layout: &RopeLayout) -> Result<Swap, BuildError> {
     let (start, half, d) = (layout.start as i64, layout.freqs.len() as i64, layout.head_dim as i64);
     match layout.layout {
         Layout::Half => {
@@ -303,7 +303,7 @@ pub fn swap_plan(g: &mut Graph, layout: &RopeLayout) -> Result<Swap, BuildError>
 }
 
 /// `partner(x)` along the last axis.
-pub fn swap(g: &mut Graph, x: Value, plan: &Swap) -> Result<Value, BuildError> {
+pub fn swap(g: &mut Builder, x: Value, plan: &Swap) -> Result<Value, BuildError> {
     match plan {
         Swap::Gather(partner) => g.gather("partner_x", x, *partner, -1),
         Swap::Halves { sizes, order } => {
@@ -327,7 +327,7 @@ pub fn swap(g: &mut Graph, x: Value, plan: &Swap) -> Result<Value, BuildError> {
 }
 
 /// `x * cos + partner(x) * sin`; the result node is named by the scope.
-pub fn apply(g: &mut Graph, x: Value, t: Tables, plan: &Swap) -> Result<Value, BuildError> {
+pub fn apply(g: &mut Builder, x: Value, t: Tables, plan: &Swap) -> Result<Value, BuildError> {
     // x: [..., N, (1…,) D]; tables: [N, (1…,) D]
     let swapped = swap(g, x, plan)?;
     let a = g.mul("x_cos", x, t.cos)?;
@@ -335,8 +335,87 @@ pub fn apply(g: &mut Graph, x: Value, t: Tables, plan: &Swap) -> Result<Value, B
     g.add("", a, b)
 }
 
+/// What [`apply_to`] rotates with: the package's `RotaryEmbedding(dim, theta=..)` applied by
+/// `rotate_queries_or_keys` at positions `0..S` of the sequence axis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RopeSpec {
+    /// Rotated features (`dim`; even). The input's last axis may be wider (partial rotation).
+    pub dim: usize,
+    /// Pairing: `Half` (i, i + dim/2) as GPT-NeoX and Llama, `Interleaved` (2i, 2i+1) as
+    /// rotary-embedding-torch and GPT-J.
+    pub layout: Layout,
+    /// Base of the frequencies `1 / theta^(2i/dim)`.
+    pub theta: f64,
+    /// First rotated feature.
+    pub start: usize,
+    /// The sequence axis (negative, counted from the end).
+    pub seq_axis: i64,
+    /// Positions are divided by this (position interpolation; 1 = none).
+    pub interpolate_factor: f64,
+}
+
+impl RopeSpec {
+    /// Half-layout RoPE of `dim` features, theta 10000, sequence axis -2.
+    pub fn half(dim: usize) -> RopeSpec {
+        RopeSpec { dim, layout: Layout::Half, theta: 10000.0, start: 0, seq_axis: -2, interpolate_factor: 1.0 }
+    }
+
+    /// Interleaved-pairs RoPE of `dim` features, theta 10000, sequence axis -2.
+    pub fn interleaved(dim: usize) -> RopeSpec {
+        RopeSpec { layout: Layout::Interleaved, ..RopeSpec::half(dim) }
+    }
+}
+
+/// Rotate `x` in place: build RoPE of `x` (as rotor's exports do: one formula, the cheapest
+/// exact swap) just before its first reader, and make every reader of `x` — nodes, subgraphs and
+/// graph outputs (which keep their names) — read the rotated value instead. Returns it.
+/// `x` needs a static last axis of at least `start + dim` features; float16/bfloat16 inputs get
+/// f32 angles and tables cast after cos/sin.
+pub fn apply_to(b: &mut Builder, x: Value, spec: &RopeSpec) -> Result<Value, BuildError> {
+    let name = b.value_name(x).to_string();
+    let fail = |message: String| BuildError::Graph { graph: b.name().into(), message: format!("rope::apply_to({name}): {message}") };
+    let head_dim = b.info(x).shape.as_ref().and_then(|s| s.last()).and_then(Dim::fixed).ok_or_else(|| fail("the last axis needs a static size".into()))?;
+    let head_dim = usize::try_from(head_dim).map_err(|_| fail(format!("last axis of size {head_dim}")))?;
+    if spec.dim < 2 || !spec.dim.is_multiple_of(2) || spec.start + spec.dim > head_dim {
+        return Err(fail(format!("dim {} from feature {} must be even and fit the {head_dim} features", spec.dim, spec.start)));
+    }
+    let rank = b.rank(x) as i64;
+    if spec.seq_axis >= -1 || spec.seq_axis < -rank {
+        return Err(fail(format!("seq_axis {} must name an axis before the features (-{rank}..=-2)", spec.seq_axis)));
+    }
+    let layout = RopeLayout { head_dim, start: spec.start, layout: spec.layout, freqs: lang_freqs(spec.dim, spec.theta) };
+    let first_reader = b.uses(x).iter().filter_map(|u| b.position(u.node).map(|p| (p, u.node))).min().map(|(_, id)| id);
+    let scope = b.fresh_name(&format!("{name}_rope"));
+    let from = b.node_id_bound();
+    let build = |b: &mut Builder| {
+        b.with_scope(&scope, |b| {
+            let n = seq_len(b, "len", x, spec.seq_axis)?;
+            let t = positions(b, "pos", None, n.scalar, spec.interpolate_factor)?;
+            let col = column(b, "pos_col", t.t, (-spec.seq_axis - 1) as usize)?;
+            let f = freqs_const(b, &layout)?;
+            let tabs = tables(b, col, f)?;
+            let tabs = cast_tables(b, tabs, b.dtype(x))?;
+            let plan = swap_plan(b, &layout)?;
+            apply(b, x, tabs, &plan)
+        })
+    };
+    let y = match first_reader {
+        Some(at) => b.insert_before(at, build)?,
+        None => build(b)?,
+    };
+    // every reader of x reads y: the new nodes (ids from `from` on) keep reading x
+    let g = b.graph_mut();
+    g.replace_all_uses(x, y)?;
+    let ours: Vec<(crate::NodeId, usize)> =
+        g.uses(y).iter().filter(|u| u.node.index() >= from && u.slot != crate::Use::IMPLICIT).map(|u| (u.node, u.slot)).collect();
+    for (node, slot) in ours {
+        g.set_input(node, slot, Some(x))?;
+    }
+    Ok(y)
+}
+
 /// Slice the last `n` rows of both tables (`rows[len - n:]`), `len` and `n` as `[1]` vectors.
-pub fn tail_rows(g: &mut Graph, t: Tables, len: Value, n: Value) -> Result<Tables, BuildError> {
+pub fn tail_rows(g: &mut Builder, t: Tables, len: Value, n: Value) -> Result<Tables, BuildError> {
     let start = g.sub("tail_start", len, n)?;
     let end = g.const_i64s("tail_end", &[i64::MAX])?;
     let axes = g.const_i64s("tail_axes", &[0])?;

@@ -22,15 +22,16 @@
 
 use std::cell::RefCell;
 
+use crate::DType;
+use crate::Dim;
+use crate::Tensor;
 pub use crate::config::FusedOp;
 use crate::config::{Form, Layout, RotaryConfig, RotaryMode};
-use crate::dim::Dim;
-use crate::dtype::DType;
 use crate::emit::rope::{self, Positions, RopeLayout, SeqLen, Tables, bad};
 use crate::emit::xpos;
 use crate::error::{BuildError, EmitError};
-use crate::graph::{Graph, Value};
-use crate::tensor::Tensor;
+use crate::ops::{self, v23::RotaryEmbeddingAttrs};
+use crate::{Builder, Value};
 
 /// The layout of a rotary config, with the frequencies to use (`freqs` from a checkpoint when
 /// given, else as the package computes them).
@@ -67,7 +68,7 @@ pub fn fused_fallback_reason(cfg: &RotaryConfig, op: FusedOp) -> Option<String> 
 /// frequencies from a checkpoint); its length must equal the configured number of frequencies.
 /// `xpos_base` overrides the xPos base per pair (a live module's `scale` buffer; `dim / 2`
 /// entries, only with `use_xpos`).
-pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>, xpos_base: Option<Vec<f32>>) -> Result<Graph, EmitError> {
+pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>, xpos_base: Option<Vec<f32>>) -> Result<crate::Graph, EmitError> {
     let fused_op = cfg.fused_op;
     if let Some(f) = &freqs
         && f.len() != cfg.num_rotary_freqs()
@@ -103,7 +104,7 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>, xpos_base: Option<Vec<
         RotaryMode::Qk => "rotary_qk",
         RotaryMode::CachedQk => "rotary_cached_qk",
     };
-    let mut g = Graph::new(name, cfg.common.opset)?;
+    let mut g = Builder::new(name, cfg.common.opset)?;
     g.set_metadata("rotor.form", &form_note);
     let dt = cfg.common.dtype;
     let ax = cfg.seq_axis();
@@ -180,8 +181,7 @@ pub fn build(cfg: &RotaryConfig, freqs: Option<Vec<f32>>, xpos_base: Option<Vec<
     for (name, v) in outs {
         g.output(name, v)?;
     }
-    g.validate()?;
-    Ok(g)
+    Ok(g.finish()?)
 }
 
 /// How angles are formed.
@@ -211,7 +211,7 @@ struct Rotator {
 }
 
 impl Rotator {
-    fn new(g: &mut Graph, cfg: &RotaryConfig, layout: &RopeLayout, fused: Option<FusedOp>, xpos_base: Vec<f32>) -> Result<Rotator, BuildError> {
+    fn new(g: &mut Builder, cfg: &RotaryConfig, layout: &RopeLayout, fused: Option<FusedOp>, xpos_base: Vec<f32>) -> Result<Rotator, BuildError> {
         let dtype = cfg.common.dtype;
         let ax = cfg.seq_axis();
         // f32 graphs reproduce the package's f32 angle t·f; half-precision graphs (where the
@@ -238,7 +238,7 @@ impl Rotator {
 
     /// The xPos scale for positions `t` of a sequence of length `len`: per feature
     /// `[N, 1…, D]` (decomposed) or per pair `[N, rot/2]` (fused: it folds into the caches).
-    fn xpos_scale(&self, g: &mut Graph, t: Value, len: Value, layout: &RopeLayout, cfg: &RotaryConfig) -> Result<Value, BuildError> {
+    fn xpos_scale(&self, g: &mut Builder, t: Value, len: Value, layout: &RopeLayout, cfg: &RotaryConfig) -> Result<Value, BuildError> {
         match self.fused {
             Some(_) => xpos::scale_per_pair(g, t, len, &self.xpos_base, cfg.xpos_scale_base),
             None => xpos::scale(g, t, len, layout, &self.xpos_base, cfg.xpos_scale_base, self.ones),
@@ -246,7 +246,7 @@ impl Rotator {
     }
 
     /// cos/sin tables for positions: `[N, 1…, D]` (decomposed) or `[N, rot/2]` (fused), f32.
-    fn tables(&self, g: &mut Graph, p: &Positions) -> Result<Tables, BuildError> {
+    fn tables(&self, g: &mut Builder, p: &Positions) -> Result<Tables, BuildError> {
         let ones = if self.fused.is_some() { 1 } else { self.ones };
         match &self.angles {
             Angles::F32(f) => {
@@ -260,7 +260,7 @@ impl Rotator {
     /// `tabs` in the input type; for the fused ops, the op's cache inputs (`[B, N, rot/2]`
     /// caches, or the tables with `position_ids` `[B, N]`) for `x4` `[B, heads, N, H]`. Built
     /// once per set of tables.
-    fn ready(&self, g: &mut Graph, x4: Value, tabs: Tables) -> Result<(Tables, Option<Value>), BuildError> {
+    fn ready(&self, g: &mut Builder, x4: Value, tabs: Tables) -> Result<(Tables, Option<Value>), BuildError> {
         if let Some(&(_, t, ids)) = self.ready.borrow().iter().find(|(key, ..)| *key == tabs.cos) {
             return Ok((t, ids));
         }
@@ -292,7 +292,7 @@ impl Rotator {
     }
 
     /// Rotate `x` with `tabs`, times `scale` (xPos) when given; the result is named by the scope.
-    fn rotate(&self, g: &mut Graph, x: Value, tabs: Tables, scale: Option<Value>) -> Result<Value, BuildError> {
+    fn rotate(&self, g: &mut Builder, x: Value, tabs: Tables, scale: Option<Value>) -> Result<Value, BuildError> {
         let Some((op, interleaved, rot)) = self.fused else {
             let swap =
                 self.swap.as_ref().ok_or_else(|| BuildError::Graph { graph: g.name().into(), message: "decomposed rotation without a swap plan".into() })?;
@@ -324,16 +324,11 @@ impl Rotator {
             None => tabs,
         };
         let (caches, ids) = self.ready(g, x4, tabs)?;
-        let mut attrs = vec![("interleaved".to_string(), crate::Attr::Int(i64::from(interleaved)))];
         let head = g.shape(x4).get(3).and_then(Dim::fixed).unwrap_or(rot as i64);
-        if (rot as i64) < head {
-            attrs.push(("rotary_embedding_dim".into(), crate::Attr::Int(rot as i64)));
-        }
+        let attrs = RotaryEmbeddingAttrs { interleaved, num_heads: None, rotary_embedding_dim: ((rot as i64) < head).then_some(rot as i64) };
         let y4 = match op {
-            FusedOp::Onnx => g.add_node("rotary_embedding", "RotaryEmbedding", &[Some(x4), Some(caches.cos), Some(caches.sin)], attrs)?,
-            FusedOp::Microsoft => {
-                g.add_node_in("rotary_embedding", "com.microsoft", "RotaryEmbedding", &[Some(x4), ids, Some(caches.cos), Some(caches.sin)], attrs)?
-            }
+            FusedOp::Onnx => ops::v23::rotary_embedding(g, "rotary_embedding", x4, caches.cos, caches.sin, None, &attrs)?,
+            FusedOp::Microsoft => ops::ms::rotary_embedding(g, "rotary_embedding", x4, ids, caches.cos, caches.sin, &attrs)?,
         };
         // 3. back to the input layout
         match (self.rank, self.seq_before_head_dim) {
@@ -345,7 +340,7 @@ impl Rotator {
 }
 
 /// `t[len - n:]` of a 1-D tensor.
-fn tail_1d(g: &mut Graph, t: Value, len: SeqLen, n: SeqLen) -> Result<Value, BuildError> {
+fn tail_1d(g: &mut Builder, t: Value, len: SeqLen, n: SeqLen) -> Result<Value, BuildError> {
     let start = g.sub("tail_start", len.vec, n.vec)?;
     let end = g.const_i64s("tail_end", &[i64::MAX])?;
     g.slice("pos_tail", t, start, end, None, None)

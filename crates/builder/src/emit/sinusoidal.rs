@@ -10,15 +10,15 @@
 //! `mode: "add"`: `x` `[B, N, d]` → `y = x · emb_scale + PE[offset .. offset+N]`;
 //! `mode: "table"`: int64 `positions` `[N]` or `[B, N]` → `pe` = `PE[positions + offset]`.
 
+use crate::DType;
+use crate::Dim;
 use crate::config::{SinusoidalConfig, SinusoidalLayout, SinusoidalMode};
-use crate::dim::Dim;
-use crate::dtype::DType;
 use crate::emit::rope;
 use crate::error::{BuildError, EmitError};
-use crate::graph::{Graph, Value};
+use crate::{Builder, Value};
 
 /// The encoding rows for int64 positions `pos` (`[N]` or `[B, N]`): f32 `[..., d]`.
-pub fn encode(g: &mut Graph, pos: Value, cfg: &SinusoidalConfig) -> Result<Value, BuildError> {
+pub fn encode(g: &mut Builder, pos: Value, cfg: &SinusoidalConfig) -> Result<Value, BuildError> {
     let d = cfg.d_model;
     // 1. sin/cos of pos · inv_freq: [..., d/2]
     let tabs = rope::precise_tables(g, pos, 1.0, 1, &cfg.inv_freq())?;
@@ -38,9 +38,9 @@ pub fn encode(g: &mut Graph, pos: Value, cfg: &SinusoidalConfig) -> Result<Value
 }
 
 /// Build the graph of a sinusoidal config.
-pub fn build(cfg: &SinusoidalConfig) -> Result<Graph, EmitError> {
+pub fn build(cfg: &SinusoidalConfig) -> Result<crate::Graph, EmitError> {
     let dt = cfg.common.dtype;
-    let mut g = Graph::new("sinusoidal", cfg.common.opset)?;
+    let mut g = Builder::new("sinusoidal", cfg.common.opset)?;
     let (main, out_name) = match cfg.mode {
         SinusoidalMode::Add => (g.input("x", dt, [Dim::sym("B"), Dim::sym("N"), Dim::Fixed(cfg.d_model as i64)])?, "y"),
         SinusoidalMode::Table => {
@@ -81,6 +81,5 @@ pub fn build(cfg: &SinusoidalConfig) -> Result<Graph, EmitError> {
         }
     })?;
     g.output(out_name, y)?;
-    g.validate()?;
-    Ok(g)
+    Ok(g.finish()?)
 }

@@ -4,12 +4,12 @@
 //! (`ceil(d/2)`, `floor(d/2)`), shift the second half one step along the sequence (axis -2:
 //! prepend a zero row, drop the last), concatenate. Opsets 17+, any rank ≥ 2.
 
-use crate::dim::Dim;
+use crate::Dim;
 use crate::error::BuildError;
-use crate::graph::{Graph, Value};
+use crate::{Builder, Value};
 
 /// `cat(a, shift_right(b))` along the last axis.
-pub fn token_shift(g: &mut Graph, x: Value) -> Result<Value, BuildError> {
+pub fn token_shift(g: &mut Builder, x: Value) -> Result<Value, BuildError> {
     let shape = g.shape(x).to_vec();
     let rank = shape.len();
     let d = shape

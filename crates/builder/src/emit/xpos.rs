@@ -7,11 +7,11 @@
 //! `base[i] = (2i + 0.4·dim) / (1.4·dim)` per pair. Queries are multiplied by `scale`, keys by
 //! `scale ** -1`. The centre is `len // 2` of the *current* position vector, computed in-graph.
 
-use crate::dtype::DType;
+use crate::DType;
+use crate::Tensor;
 use crate::emit::rope::{RopeLayout, bad, column};
 use crate::error::BuildError;
-use crate::graph::{Graph, Value};
-use crate::tensor::Tensor;
+use crate::{Builder, Value};
 
 /// `(arange(0, dim, 2) + 0.4 * dim) / (1.4 * dim)`, evaluated in float32 as the package does
 /// (the module's non-persistent `scale` buffer; a live module may carry other values, which the
@@ -25,7 +25,7 @@ pub fn base(dim: usize) -> Vec<f32> {
 /// `power = (t - len // 2) / scale_base` as a column `[N, 1…]` with `ones` unit axes, in f32;
 /// floor(len / 2) is taken in f32 (exact below 2^24), which also keeps an integer Div of a
 /// symbolic length away from tract's optimiser.
-fn power_column(g: &mut Graph, t: Value, len: Value, scale_base: f64, ones: usize) -> Result<Value, BuildError> {
+fn power_column(g: &mut Builder, t: Value, len: Value, scale_base: f64, ones: usize) -> Result<Value, BuildError> {
     let two = g.const_scalar("two", 2.0, DType::F32)?;
     let len_f = g.cast("len_f32", len, DType::F32)?;
     let half = g.div("half", len_f, two)?;
@@ -40,7 +40,7 @@ fn power_column(g: &mut Graph, t: Value, len: Value, scale_base: f64, ones: usiz
 /// interpolation factor) and a centre `len // 2` (int64 scalar). Features outside the rotated
 /// range get base 1, hence scale 1. `pairs` is the base per rotated pair ([`base`] of the
 /// rotary dim, or a module's own `scale` buffer).
-pub fn scale(g: &mut Graph, t: Value, len: Value, layout: &RopeLayout, pairs: &[f32], scale_base: f64, ones: usize) -> Result<Value, BuildError> {
+pub fn scale(g: &mut Builder, t: Value, len: Value, layout: &RopeLayout, pairs: &[f32], scale_base: f64, ones: usize) -> Result<Value, BuildError> {
     let power_col = power_column(g, t, len, scale_base, ones)?;
     // base ** power: [D] ** [N, 1…] -> [N, 1…, D]
     let per_feature = layout.per_feature(pairs, 1.0);
@@ -50,7 +50,7 @@ pub fn scale(g: &mut Graph, t: Value, len: Value, layout: &RopeLayout, pairs: &[
 
 /// The scale per rotated pair `[N, dim/2]` (the fused ops' cache layout): [`scale`] without
 /// the expansion to features.
-pub fn scale_per_pair(g: &mut Graph, t: Value, len: Value, pairs: &[f32], scale_base: f64) -> Result<Value, BuildError> {
+pub fn scale_per_pair(g: &mut Builder, t: Value, len: Value, pairs: &[f32], scale_base: f64) -> Result<Value, BuildError> {
     let power_col = power_column(g, t, len, scale_base, 1)?;
     let b = g.constant("base", Tensor::f32(vec![pairs.len() as i64], pairs.to_vec()).map_err(bad("base"))?)?;
     g.pow("", b, power_col)

@@ -1,11 +1,11 @@
 //! The typed, editable graph IR: values with element types and symbolic shapes, nodes with
 //! dotted names, use lists, edits (rewire, replace, remove, insert, sort) and subgraphs.
 //!
-//! Every node is type-checked when it is added (see [`crate::ops`]), so a mismatch fails at the
-//! builder call that caused it, naming the node and the op. Names are deterministic: a node's
-//! name is the current scope path plus the local name given by the emitter
-//! (`rope.q.cos_x`); the empty local name gives the bare scope (`rope.q`), used for the node that
-//! produces an emitter's result.
+//! Every node is type-checked when it is added (by the op registry, [`crate::ops`]), so a
+//! mismatch fails at the call that caused it, naming the node and the op. Graphs read from files
+//! are lenient (an op rotor cannot infer gets unknown types), but nodes added to them with
+//! [`Graph::insert_node`] and `strict` are checked like any other. Naming, scopes and insertion
+//! cursors are the business of `rotor-builder`'s `Builder`; this type only stores.
 //!
 //! Ids are stable: a [`Value`] or [`NodeId`] keeps meaning the same thing while other nodes are
 //! added, removed or moved. Each value knows its producer ([`Graph::producer`]) and its uses
@@ -31,6 +31,14 @@ pub struct Value(pub(crate) usize);
 /// Stable handle to a node of one [`Graph`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NodeId(pub(crate) usize);
+
+impl NodeId {
+    /// The id as a number: ids are handed out in order, so a node added after
+    /// [`Graph::node_id_bound`] returned `k` has an index of at least `k`.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
 
 /// Where a value comes from.
 #[derive(Clone, Debug, PartialEq)]
@@ -351,21 +359,15 @@ pub struct Graph {
     sparse_initializers: Vec<(Value, SparseTensor)>,
     captures: Vec<Value>,
     value_info_order: Vec<Value>,
-    scope: Vec<String>,
     value_names: HashMap<String, Value>,
     node_names: HashSet<String>,
     metadata: Vec<(String, String)>,
     lenient: bool,
     subgraph: bool,
-    insert_before: Option<NodeId>,
-    memo: HashMap<String, Vec<Value>>,
     doc: Option<String>,
     extra: Vec<u8>,
     model: ModelInfo,
 }
-
-/// Opsets rotor emits (ai.onnx domain). Loaded models may use any opset.
-pub const SUPPORTED_OPSETS: std::ops::RangeInclusive<i64> = 17..=24;
 
 impl Graph {
     fn empty(name: &str, opset: i64, lenient: bool, subgraph: bool) -> Graph {
@@ -384,27 +386,22 @@ impl Graph {
             sparse_initializers: Vec::new(),
             captures: Vec::new(),
             value_info_order: Vec::new(),
-            scope: Vec::new(),
             value_names: HashMap::new(),
             node_names: HashSet::new(),
             metadata: Vec::new(),
             lenient,
             subgraph,
-            insert_before: None,
-            memo: HashMap::new(),
             doc: None,
             extra: Vec::new(),
             model: ModelInfo::default(),
         }
     }
 
-    /// An empty graph for the given ai.onnx opset.
+    /// An empty graph for the given ai.onnx opset (any opset ONNX has: 1 and up; which ops a
+    /// graph may hold at it is each op's business, see [`crate::ops`]).
     pub fn new(name: &str, opset: i64) -> Result<Graph, BuildError> {
-        if !SUPPORTED_OPSETS.contains(&opset) {
-            return Err(BuildError::Graph {
-                graph: name.to_string(),
-                message: format!("opset {opset} is not supported (supported: {}..={})", SUPPORTED_OPSETS.start(), SUPPORTED_OPSETS.end()),
-            });
+        if opset < 1 {
+            return Err(BuildError::Graph { graph: name.to_string(), message: format!("opset {opset} is not an ai.onnx opset (they start at 1)") });
         }
         Ok(Graph::empty(name, opset, false, false))
     }
@@ -458,6 +455,15 @@ impl Graph {
     /// The node with this id (`None` once removed).
     pub fn node(&self, id: NodeId) -> Option<&Node> {
         self.node_pos.get(id.0).and_then(|p| self.nodes.get(*p))
+    }
+    /// True when a node of this graph is named `name`.
+    pub fn has_node_name(&self, name: &str) -> bool {
+        self.node_names.contains(name)
+    }
+    /// How many node ids the graph has handed out (removed nodes included): the index the next
+    /// added node gets.
+    pub fn node_id_bound(&self) -> usize {
+        self.node_pos.len()
     }
     /// Position of a node in [`Graph::nodes`].
     pub fn position(&self, id: NodeId) -> Option<usize> {
@@ -606,37 +612,12 @@ impl Graph {
         c
     }
 
-    /// Values an emitter stored under `key` earlier in this build (see [`Graph::set_memo`]), if
-    /// they are all still live.
-    pub fn memo(&self, key: &str) -> Option<Vec<Value>> {
-        let v = self.memo.get(key)?;
-        v.iter().all(|x| self.values[x.0].origin != Origin::Detached).then(|| v.clone())
-    }
-
-    /// Remember values computed by an emitter so later emitters can reuse them instead of
-    /// building the same subgraph again (e.g. one set of rotary tables per sequence length).
-    pub fn set_memo(&mut self, key: &str, values: Vec<Value>) {
-        self.memo.insert(key.to_string(), values);
+    /// True when `v` still names a value of this graph (its producer was not removed).
+    pub fn is_live(&self, v: Value) -> bool {
+        self.values.get(v.0).is_some_and(|i| i.origin != Origin::Detached)
     }
 
     // ----- naming ----------------------------------------------------------------------------
-
-    /// Run `f` with `name` pushed on the scope path; names made inside are `…name.local`.
-    pub fn with_scope<T, E>(&mut self, name: &str, f: impl FnOnce(&mut Graph) -> Result<T, E>) -> Result<T, E> {
-        self.scope.push(name.to_string());
-        let out = f(self);
-        self.scope.pop();
-        out
-    }
-
-    /// The full dotted name for a local name in the current scope (`""` = the scope itself).
-    pub fn scoped(&self, local: &str) -> String {
-        let mut parts: Vec<&str> = self.scope.iter().map(String::as_str).collect();
-        if !local.is_empty() {
-            parts.push(local);
-        }
-        parts.join(".")
-    }
 
     /// A value name not used yet, made from `base` (`base`, `base.1`, `base.2`, ...).
     pub fn fresh_name(&self, base: &str) -> String {
@@ -720,10 +701,7 @@ impl Graph {
             self.rename_value(v, name)?;
             v
         } else {
-            let saved = std::mem::take(&mut self.scope);
-            let r = self.add_node(name, "Identity", &[Some(v)], Vec::new());
-            self.scope = saved;
-            r?
+            self.add_node_full(name, "Identity", "", &[Some(v)], Vec::new(), &[name.to_string()])?[0]
         };
         self.outputs.push(out);
         Ok(out)
@@ -737,12 +715,6 @@ impl Graph {
     /// Replace the graph outputs.
     pub fn set_outputs(&mut self, outputs: Vec<Value>) {
         self.outputs = outputs;
-    }
-
-    /// Add an initializer named `local` in the current scope.
-    pub fn constant(&mut self, local: &str, t: Tensor) -> Result<Value, BuildError> {
-        let name = self.scoped(local);
-        self.constant_raw(&name, t)
     }
 
     /// Add an initializer with an exact (unscoped) name.
@@ -791,25 +763,6 @@ impl Graph {
         Ok(())
     }
 
-    /// An i64 scalar initializer.
-    pub fn const_i64(&mut self, local: &str, v: i64) -> Result<Value, BuildError> {
-        self.constant(local, Tensor::scalar_i64(v))
-    }
-
-    /// A 1-D i64 initializer.
-    pub fn const_i64s(&mut self, local: &str, v: &[i64]) -> Result<Value, BuildError> {
-        self.constant(local, Tensor::vec_i64(v))
-    }
-
-    /// An f32 scalar initializer, converted to `dtype` (a float type).
-    pub fn const_scalar(&mut self, local: &str, v: f32, dtype: DType) -> Result<Value, BuildError> {
-        let name = self.scoped(local);
-        let t = Tensor::scalar_f32(v)
-            .cast_f32_to(dtype)
-            .ok_or_else(|| BuildError::BadConstant { name: name.clone(), message: format!("cannot hold a float in {dtype}") })?;
-        self.constant_raw(&name, t)
-    }
-
     /// Read a value of an enclosing graph in this subgraph (by its name there). Returns the
     /// existing capture when the name is already captured.
     pub fn capture(&mut self, name: &str, dtype: DType, shape: Option<Vec<Dim>>) -> Result<Value, BuildError> {
@@ -819,6 +772,30 @@ impl Graph {
         let v = self.new_value(name.to_string(), dtype, shape, None, Origin::Outer)?;
         self.captures.push(v);
         Ok(v)
+    }
+
+    /// A value standing for `info` of another graph (a patch taps the graph it rewrites this way):
+    /// a capture carrying the other value's type, shape and symbolic value, so inference over it
+    /// is what inference over the original is.
+    pub fn capture_like(&mut self, info: &ValueInfo) -> Result<Value, BuildError> {
+        if let Some(v) = self.value_by_name(&info.name) {
+            return Ok(v);
+        }
+        let v = self.new_value(info.name.clone(), info.dtype, info.shape.clone(), info.sym_value.clone(), Origin::Outer)?;
+        self.captures.push(v);
+        Ok(v)
+    }
+
+    /// Run `f` on each subgraph held by node `id` (with its attribute name). Edits inside a body
+    /// must keep the outer values it reads (its captures) as they are.
+    pub fn edit_subgraphs<E>(&mut self, id: NodeId, mut f: impl FnMut(&str, &mut Graph) -> Result<(), E>) -> Result<(), E> {
+        let Some(p) = self.position(id) else { return Ok(()) };
+        for (name, a) in self.nodes[p].attrs.iter_mut() {
+            for g in subgraphs_mut(a) {
+                f(name, g)?;
+            }
+        }
+        Ok(())
     }
 
     fn rename_capture(&mut self, old: &str, new: &str) {
@@ -865,27 +842,6 @@ impl Graph {
 
     // ----- nodes -----------------------------------------------------------------------------
 
-    /// Add an ai.onnx node with one output, named `local` in the current scope.
-    pub fn add_node(&mut self, local: &str, op: &str, inputs: &[Option<Value>], attrs: Attrs) -> Result<Value, BuildError> {
-        let name = self.scoped(local);
-        let outs = self.add_node_full(&name, op, "", inputs, attrs, std::slice::from_ref(&name))?;
-        Ok(outs[0])
-    }
-
-    /// Add a node with `n` outputs named `{name}.{i}`.
-    pub fn add_node_multi(&mut self, local: &str, op: &str, inputs: &[Option<Value>], attrs: Attrs, n: usize) -> Result<Vec<Value>, BuildError> {
-        let name = self.scoped(local);
-        let out_names: Vec<String> = (0..n).map(|i| format!("{name}.{i}")).collect();
-        self.add_node_full(&name, op, "", inputs, attrs, &out_names)
-    }
-
-    /// Add a node in a given domain with one output (e.g. `com.microsoft` contrib ops).
-    pub fn add_node_in(&mut self, local: &str, domain: &str, op: &str, inputs: &[Option<Value>], attrs: Attrs) -> Result<Value, BuildError> {
-        let name = self.scoped(local);
-        let outs = self.add_node_full(&name, op, domain, inputs, attrs, std::slice::from_ref(&name))?;
-        Ok(outs[0])
-    }
-
     /// Add a node with explicit node and output names (unscoped; an empty output name is an
     /// omitted optional output). Types are inferred; in a lenient graph an inference failure
     /// gives unknown types instead of an error. Returns the values of the named outputs.
@@ -913,7 +869,26 @@ impl Graph {
         attrs: Attrs,
         output_names: &[String],
     ) -> Result<NodeId, BuildError> {
-        if !self.lenient && (name.is_empty() || self.node_names.contains(name)) {
+        self.insert_node(None, !self.lenient, name, op, domain, inputs, attrs, output_names)
+    }
+
+    /// Add a node before node `before` (at the end when `None`). With `strict`, inference
+    /// must accept the node and names must be unique, whatever the graph's leniency: what a
+    /// pass adds to a loaded model is checked like a node of a built graph.
+    #[allow(clippy::too_many_arguments, reason = "the fields of one ONNX node, as NodeProto has them")]
+    pub fn insert_node(
+        &mut self,
+        before: Option<NodeId>,
+        strict: bool,
+        name: &str,
+        op: &str,
+        domain: &str,
+        inputs: &[Option<Value>],
+        attrs: Attrs,
+        output_names: &[String],
+    ) -> Result<NodeId, BuildError> {
+        let lenient = !strict;
+        if !lenient && (name.is_empty() || self.node_names.contains(name)) {
             return Err(BuildError::DuplicateName(name.to_string()));
         }
         if let Some(bad) = inputs.iter().flatten().find(|v| v.0 >= self.values.len() || self.values[v.0].origin == Origin::Detached) {
@@ -963,7 +938,7 @@ impl Graph {
         };
         let inferred = match inferred {
             Ok(outs) if outs.len() >= output_names.len() => outs,
-            Ok(_) if self.lenient => vec![ops::Inferred::unknown(); output_names.len()],
+            Ok(_) if lenient => vec![ops::Inferred::unknown(); output_names.len()],
             Ok(outs) => {
                 return Err(BuildError::Op {
                     node: name.to_string(),
@@ -971,7 +946,7 @@ impl Graph {
                     source: InferError::Invalid(format!("{} outputs requested, the op has {}", output_names.len(), outs.len())),
                 });
             }
-            Err(_) if self.lenient => vec![ops::Inferred::unknown(); output_names.len()],
+            Err(_) if lenient => vec![ops::Inferred::unknown(); output_names.len()],
             Err(e) => return Err(e),
         };
         let id = NodeId(self.node_pos.len());
@@ -1005,7 +980,7 @@ impl Graph {
             doc: None,
             extra: Vec::new(),
         };
-        match self.insert_before.and_then(|b| self.position(b)) {
+        match before.and_then(|b| self.position(b)) {
             Some(p) => {
                 self.nodes.insert(p, node);
                 self.node_pos.push(p);
@@ -1028,14 +1003,6 @@ impl Graph {
     /// Names this (sub)graph reads from enclosing graphs.
     fn free_names(&self) -> Vec<String> {
         self.captures.iter().filter(|v| self.values[v.0].origin == Origin::Outer).map(|v| self.values[v.0].name.clone()).collect()
-    }
-
-    /// Run `f` with new nodes inserted just before node `before` instead of at the end.
-    pub fn insert_before<T, E>(&mut self, before: NodeId, f: impl FnOnce(&mut Graph) -> Result<T, E>) -> Result<T, E> {
-        let saved = self.insert_before.replace(before);
-        let out = f(self);
-        self.insert_before = saved;
-        out
     }
 
     /// Set a node's doc string and uninterpreted fields (loader).
@@ -1244,21 +1211,18 @@ impl Graph {
     /// Put the nodes in topological order, keeping the current order wherever it already is
     /// one. Fails naming a node on a cycle.
     pub fn topo_sort(&mut self) -> Result<(), BuildError> {
-        let deps: Vec<Vec<usize>> = self
-            .nodes
-            .iter()
-            .map(|node| {
-                let mut deps: Vec<usize> = node.inputs.iter().flatten().filter_map(|v| self.producer(*v)).filter_map(|id| self.position(id)).collect();
-                deps.extend(
-                    self.uses
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, us)| us.iter().any(|u| u.node == node.id && u.slot == Use::IMPLICIT))
-                        .filter_map(|(v, _)| self.producer(Value(v)).and_then(|id| self.position(id))),
-                );
-                deps
-            })
-            .collect();
+        // producers of each node's inputs, and of the outer values its subgraphs read: one pass
+        // over the nodes and one over the use lists (O(nodes + uses))
+        let mut deps: Vec<Vec<usize>> =
+            self.nodes.iter().map(|node| node.inputs.iter().flatten().filter_map(|v| self.producer(*v)).filter_map(|id| self.position(id)).collect()).collect();
+        for (v, uses) in self.uses.iter().enumerate() {
+            let Some(from) = self.producer(Value(v)).and_then(|id| self.position(id)) else { continue };
+            for u in uses.iter().filter(|u| u.slot == Use::IMPLICIT) {
+                if let Some(at) = self.position(u.node) {
+                    deps[at].push(from);
+                }
+            }
+        }
         let order = stable_topological_order(&deps).map_err(|stuck| BuildError::Graph {
             graph: self.name.clone(),
             message: format!("the graph has a cycle through node {:?}", self.nodes[stuck].name),
@@ -1391,11 +1355,16 @@ impl PartialEq for Graph {
 mod tests {
     use super::*;
 
+    /// Add a one-output node named `name` (its output too).
+    fn node(g: &mut Graph, name: &str, op: &str, inputs: &[Option<Value>], attrs: Attrs) -> Value {
+        g.add_node_full(name, op, "", inputs, attrs, &[name.to_string()]).expect("node")[0]
+    }
+
     fn chain() -> (Graph, Value, Value, Value) {
         let mut g = Graph::new("t", 17).expect("graph");
         let x = g.input("x", DType::F32, [Dim::sym("N")]).expect("x");
-        let a = g.add_node("a", "Neg", &[Some(x)], Vec::new()).expect("a");
-        let b = g.add_node("b", "Abs", &[Some(a)], Vec::new()).expect("b");
+        let a = node(&mut g, "a", "Neg", &[Some(x)], Vec::new());
+        let b = node(&mut g, "b", "Abs", &[Some(a)], Vec::new());
         g.output("y", b).expect("y");
         (g, x, a, b)
     }
@@ -1431,7 +1400,7 @@ mod tests {
     #[test]
     fn replace_all_uses_keeps_output_names() {
         let (mut g, x, _, b) = chain();
-        let c = g.add_node("c", "Relu", &[Some(x)], Vec::new()).expect("c");
+        let c = node(&mut g, "c", "Relu", &[Some(x)], Vec::new());
         g.replace_all_uses(b, c).expect("replace");
         assert_eq!(g.outputs(), &[c]);
         assert_eq!(g.value_name(c), "y");
@@ -1442,7 +1411,8 @@ mod tests {
     fn insert_before_and_topo_sort() {
         let (mut g, x, a, _) = chain();
         let an = g.producer(a).expect("a");
-        let z = g.insert_before(an, |g| g.add_node("z", "Relu", &[Some(x)], Vec::new())).expect("z");
+        let zn = g.insert_node(Some(an), true, "z", "Relu", "", &[Some(x)], Vec::new(), &["z".to_string()]).expect("z");
+        let z = g.node(zn).and_then(|n| n.outputs[0]).expect("z");
         assert_eq!(g.nodes()[0].name, "z");
         // Make a read z: still sorted. Then make z read b: a cycle-free reorder is needed.
         g.set_input(an, 0, Some(z)).expect("rewire");
@@ -1462,12 +1432,12 @@ mod tests {
         let x = g.input("x", DType::F32, [Dim::Fixed(2)]).expect("x");
         let mut body = Graph::new_subgraph("then", 17, false);
         let bx = body.capture("x", DType::F32, Some(vec![Dim::Fixed(2)])).expect("capture");
-        let n = body.add_node("neg", "Neg", &[Some(bx)], Vec::new()).expect("neg");
+        let n = node(&mut body, "neg", "Neg", &[Some(bx)], Vec::new());
         body.output("out", n).expect("out");
         let mut other = Graph::new_subgraph("else", 17, false);
         let ox = other.capture("x", DType::F32, None).expect("capture");
         other.output("out2", ox).expect("out");
-        let y = g.add_node("if", "If", &[Some(c)], vec![("then_branch".into(), body.into()), ("else_branch".into(), other.into())]).expect("if");
+        let y = node(&mut g, "if", "If", &[Some(c)], vec![("then_branch".into(), body.into()), ("else_branch".into(), other.into())]);
         g.output("y", y).expect("y");
         assert_eq!(g.uses(x).len(), 1);
         assert_eq!(g.uses(x)[0].slot, Use::IMPLICIT);

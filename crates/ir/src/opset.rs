@@ -1,46 +1,32 @@
-//! Raising a model's ai.onnx opset without changing what any node computes.
+//! Moving a model to another ai.onnx opset without changing what any node computes.
 //!
 //! ONNX op versions between opset 13 and 23 mostly add element types or attributes whose
-//! defaults keep the old behaviour. The exceptions below change what an existing node means
-//! (or make it invalid); a model holding one is not upgraded. Source: the ONNX operator
-//! changelog (`onnx/docs/Changelog.md`, onnx 1.18) and the op schemas of the pinned onnx wheel
-//! (`onnx.defs.get_all_schemas_with_history()`), which list every version in between.
+//! defaults keep the old behaviour. The exceptions change what an existing node means (or make
+//! it invalid); a model holding one is not moved. Each op's facts live with the op in the
+//! registry ([`crate::ops::OpDef::since`], [`removed`](crate::ops::OpDef::removed),
+//! [`changes`](crate::ops::OpDef::changes), [`newer_form`](crate::ops::OpDef::newer_form));
+//! this module walks a graph with them. Sources: the ONNX operator changelog
+//! (`onnx/docs/Changelog.md`, onnx 1.18) and the op schemas of the pinned onnx wheel
+//! (`onnx.defs.get_all_schemas_with_history()`, onnx 1.23.2), which list every version.
 
-use rotor_builder::{Graph, Node, ir_version_for};
+use crate::query::is_onnx;
+use crate::{DType, Graph, Node, ir_version_for};
 
 /// The lowest opset this module upgrades from: opset 13 moved `axes`/`split` attributes of
 /// Squeeze, Unsqueeze, Split and ReduceSum to inputs, and older models are not handled.
 pub const MIN_UPGRADABLE: i64 = 13;
 
-/// Ops an ai.onnx opset dropped (deprecated before opset 13 and never brought back).
-const REMOVED: &[&str] = &["Upsample", "Scatter", "ImageScaler", "Crop", "ATen"];
-const REDUCE_18: &[&str] =
-    &["ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSumSquare"];
-
 /// Why `n` (a node of a graph at opset `from`) would mean something else at opset `to`
 /// (`from < to`: the versions crossed are `(from, to]`; a downgrade passes them swapped).
 fn breaks(n: &Node, from: i64, to: i64) -> Option<String> {
-    if !(n.domain.is_empty() || n.domain == "ai.onnx") {
+    if !is_onnx(n) {
         return None;
     }
-    let crosses = |v: i64| from < v && v <= to;
-    let op = n.op_type.as_str();
-    if REMOVED.contains(&op) {
-        return Some(format!("{op} is not an op of opset {to}"));
+    let op = crate::ops::lookup(&n.domain, &n.op_type)?;
+    if op.removed(&n.op_type) {
+        return Some(format!("{} is not an op of opset {to}", n.op_type));
     }
-    if REDUCE_18.contains(&op) && crosses(18) && n.attr("axes").is_some() {
-        return Some(format!("{op} takes axes as an input from opset 18 (this node has an axes attribute)"));
-    }
-    match op {
-        "DFT" if crosses(20) => Some("DFT takes its axis as an input from opset 20".into()),
-        "GridSample" if crosses(20) => Some("GridSample renamed its interpolation modes in opset 20".into()),
-        "GroupNormalization" if crosses(21) => Some("GroupNormalization's scale and bias are per channel from opset 21 (per group before)".into()),
-        "RoiAlign" if crosses(16) && n.attr("coordinate_transformation_mode").is_none() => {
-            Some("RoiAlign's default coordinate_transformation_mode changed in opset 16".into())
-        }
-        "BatchNormalization" if crosses(14) && n.outputs.len() > 1 => Some("BatchNormalization's training outputs changed in opset 14".into()),
-        _ => None,
-    }
+    op.changes(n, from, to)
 }
 
 /// Check that every node of `g` (subgraphs included) keeps its meaning at opset `to`.
@@ -71,52 +57,34 @@ pub fn check_upgrade(g: &Graph, to: i64) -> Result<(), String> {
 /// their axes and options in other forms).
 pub const MIN_DOWNGRADE: i64 = 18;
 
-/// ai.onnx ops by the opset that introduced them (`onnx.defs.get_all_schemas_with_history()`
-/// of the pinned onnx 1.23.2, non-deprecated schemas).
-const INTRODUCED: &[(i64, &[&str])] = &[
-    (19, &["DeformConv"]),
-    (20, &["AffineGrid", "Gelu", "ImageDecoder", "RegexFullMatch", "StringConcat", "StringSplit"]),
-    (21, &["GroupNormalization"]),
-    (23, &["Attention", "RMSNormalization", "RotaryEmbedding"]),
-    (24, &["Swish", "TensorScatter"]),
-    (26, &["BitCast", "CumProd"]),
-];
-
 /// Element types by the opset whose ops first accept them (ONNX operator changelog): float8
 /// (19), int4/uint4 (21), float4e2m1 (23), float8e8m0 (24), int2/uint2 (25).
 const TYPES_INTRODUCED: &[(i32, i64)] = &[(17, 19), (18, 19), (19, 19), (20, 19), (21, 21), (22, 21), (23, 23), (24, 24), (25, 25), (26, 25)];
 
-/// Why `n` cannot be written at the lower opset `to` (an op of a newer opset, or an attribute
-/// form a newer version added).
+/// Why `n` cannot be written at the lower opset `to` (an op of a newer opset, an attribute form
+/// or input type a newer version added, an element type of a later opset).
 fn blocks_downgrade(g: &Graph, n: &Node, to: i64) -> Option<String> {
-    if !(n.domain.is_empty() || n.domain == "ai.onnx") {
+    if !is_onnx(n) {
         return None;
     }
     let op = n.op_type.as_str();
-    if let Some((v, _)) = INTRODUCED.iter().find(|(v, ops)| *v > to && ops.contains(&op)) {
-        return Some(format!("{op} exists from opset {v}"));
+    if let Some(def) = crate::ops::lookup(&n.domain, op) {
+        let since = def.since(op);
+        if since > to {
+            return Some(format!("{op} exists from opset {since}"));
+        }
+        if let Some(why) = def.newer_form(g, n, to) {
+            return Some(why);
+        }
     }
-    let attr_since_19 = match op {
-        "Cast" | "CastLike" => n.attr("saturate").is_some(),
-        "AveragePool" => n.attr("dilations").is_some(),
-        "Pad" => matches!(n.attr("mode"), Some(rotor_builder::Attr::Str(m)) if m == "wrap"),
-        "Resize" => matches!(n.attr("coordinate_transformation_mode"), Some(rotor_builder::Attr::Str(m)) if m == "half_pixel_symmetric"),
-        _ => false,
-    };
-    if attr_since_19 && to < 19 {
-        return Some(format!("{op} uses an attribute or mode of opset 19"));
-    }
-    if matches!(op, "ReduceMax" | "ReduceMin") && to < 20 && crate::util::input(n, 0).is_some_and(|x| g.dtype(x) == rotor_builder::DType::Bool) {
-        return Some(format!("{op} of booleans exists from opset 20"));
-    }
-    let code = |d: rotor_builder::DType| d.onnx_code();
+    let code = |d: DType| d.onnx_code();
     let typed = n.output_values().map(|v| code(g.dtype(v))).chain(match n.attr("to") {
-        Some(rotor_builder::Attr::Int(t)) => Some(i32::try_from(*t).unwrap_or(0)),
+        Some(crate::Attr::Int(t)) => Some(i32::try_from(*t).unwrap_or(0)),
         _ => None,
     });
     for c in typed {
         if let Some((_, v)) = TYPES_INTRODUCED.iter().find(|(t, v)| *t == c && *v > to) {
-            return Some(format!("{op} produces element type {} of opset {v}", rotor_builder::DType::from_onnx_code(c)));
+            return Some(format!("{op} produces element type {} of opset {v}", DType::from_onnx_code(c)));
         }
     }
     None

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
-use rotor_builder::{Attr, DType, Graph, Node, Tensor, TensorData};
+use crate::{Attr, DType, Graph, Node, Tensor, TensorData};
 
 const SHOWN_VALUES: usize = 8;
 
@@ -42,7 +42,7 @@ fn first_values(t: &Tensor) -> Option<Vec<f64>> {
     Some(match t.data() {
         TensorData::F32(v) => v.iter().take(n).map(|x| f64::from(*x)).collect(),
         TensorData::F64(v) => v.iter().take(n).copied().collect(),
-        TensorData::F16(v) => v.iter().take(n).map(|x| f64::from(rotor_builder::f16_bits_to_f32(*x))).collect(),
+        TensorData::F16(v) => v.iter().take(n).map(|x| f64::from(crate::f16_bits_to_f32(*x))).collect(),
         TensorData::BF16(v) => v.iter().take(n).map(|x| f64::from(f32::from_bits(u32::from(*x) << 16))).collect(),
         TensorData::I64(v) => v.iter().take(n).map(|x| *x as f64).collect(),
         TensorData::I32(v) => v.iter().take(n).map(|x| f64::from(*x)).collect(),

@@ -1,0 +1,52 @@
+//! # `MatMul(A, B)`
+//!
+//! Numpy matmul: 1-D operands promoted and their unit axis dropped again, batch dims
+//! broadcast, inner dims equal when both are known.
+
+use super::{Entry, InferCtx, InferResult, Inferred, OpDef, broadcast_shapes, known_shape, want_same_dtype};
+use crate::error::InferError;
+use crate::{Dim, shape_text};
+
+pub(super) const ENTRIES: &[Entry] = &[Entry { domain: "", ops: &["MatMul"], def: &MatMulOp }];
+
+struct MatMulOp;
+
+fn infer_matmul(ctx: &InferCtx) -> InferResult {
+    let a = ctx.input(0, "A")?;
+    let b = ctx.input(1, "B")?;
+    want_same_dtype(a, b, 1)?;
+    let (Some(sa), Some(sb)) = (known_shape(a), known_shape(b)) else { return Ok(vec![Inferred::rankless(a.dtype)]) };
+    if sa.is_empty() || sb.is_empty() {
+        return Err(InferError::Invalid("MatMul inputs must have rank >= 1".into()));
+    }
+    let mut la = sa.to_vec();
+    let mut lb = sb.to_vec();
+    let (pa, pb) = (la.len() == 1, lb.len() == 1);
+    if pa {
+        la.insert(0, Dim::Fixed(1));
+    }
+    if pb {
+        lb.push(Dim::Fixed(1));
+    }
+    let (k1, k2) = (&la[la.len() - 1], &lb[lb.len() - 2]);
+    if let (Some(x), Some(y)) = (k1.fixed(), k2.fixed())
+        && x != y
+    {
+        return Err(InferError::Invalid(format!("inner dims differ: {} @ {}", shape_text(sa), shape_text(sb))));
+    }
+    let batch = broadcast_shapes(&[&la[..la.len() - 2], &lb[..lb.len() - 2]])?;
+    let mut out = batch;
+    if !pa {
+        out.push(la[la.len() - 2].clone());
+    }
+    if !pb {
+        out.push(lb[lb.len() - 1].clone());
+    }
+    Ok(vec![Inferred::new(a.dtype, out)])
+}
+
+impl OpDef for MatMulOp {
+    fn infer(&self, ctx: &InferCtx) -> Option<InferResult> {
+        Some(infer_matmul(ctx))
+    }
+}
