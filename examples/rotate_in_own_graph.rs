@@ -2,7 +2,7 @@
 //! in place with the same emitter rotor's exports use (its readers then read the rotated value),
 //! save. Run: `cargo run -p rotor-export --example rotate_in_own_graph -- out.onnx`.
 
-use rotor_builder::emit::rope::{self, RopeSpec};
+use rotor_builder::emit::rotary::rope::{self, RopeSpec};
 use rotor_builder::{Builder, DType, Dim, Tensor};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

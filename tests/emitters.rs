@@ -54,7 +54,7 @@ fn token_shift_ref(x: &[f32], rows: usize, l: usize, d: usize) -> Vec<f32> {
 fn token_shift_matches_reference() {
     let mut g = Builder::new("token_shift", 17).expect("graph");
     let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::sym("L"), Dim::Fixed(5)]).expect("input");
-    let y = g.with_scope("shift", |g| emit::token_shift::token_shift(g, x)).expect("emit");
+    let y = g.with_scope("shift", |g| emit::hierarchical::token_shift::token_shift(g, x)).expect("emit");
     g.output("y", y).expect("output");
     snapshot("emitter__token_shift", &g);
     if !ort_available("token_shift") {
@@ -77,8 +77,8 @@ fn axial_fold_is_rearrange_with_zero_padding_and_unfold_inverts_it() {
     let d = 3;
     let mut g = Builder::new("axial", 17).expect("graph");
     let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::sym("N"), Dim::Fixed(d as i64)]).expect("input");
-    let (f, n) = g.with_scope("fold", |g| emit::axial::fold(g, x, a, d)).expect("fold");
-    let back = g.with_scope("unfold", |g| emit::axial::unfold(g, f, n, d)).expect("unfold");
+    let (f, n) = g.with_scope("fold", |g| emit::hierarchical::axial::fold(g, x, a, d)).expect("fold");
+    let back = g.with_scope("unfold", |g| emit::hierarchical::axial::unfold(g, f, n, d)).expect("unfold");
     g.output("folded", f).expect("output");
     g.output("back", back).expect("output");
     assert_eq!(g.info(f).type_text(), "F32[B, 4, ceil(N/4), 3]");
@@ -112,7 +112,7 @@ fn axial_fold_is_rearrange_with_zero_padding_and_unfold_inverts_it() {
     }
 }
 
-/// `emit::token_shift` and `emit::axial::fold`/`unfold` against the package's own functions
+/// `emit::token_shift` and `emit::hierarchical::axial::fold`/`unfold` against the package's own functions
 /// (`token_shift`, `pad_seq_to_multiple` + the block's `rearrange`), from
 /// `golden/functions/make_goldens.py`, in every parity backend (the plain-Rust references above
 /// check the same emitters bit for bit).
@@ -126,7 +126,7 @@ fn token_shift_and_axial_fold_match_the_package_functions() {
     let golden = rotor_tests::read_golden(&dir.join("token_shift.safetensors"));
     let mut g = Builder::new("token_shift", 17).expect("graph");
     let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::sym("L"), Dim::Fixed(5)]).expect("input");
-    let y = g.with_scope("shift", |g| emit::token_shift::token_shift(g, x)).expect("emit");
+    let y = g.with_scope("shift", |g| emit::hierarchical::token_shift::token_shift(g, x)).expect("emit");
     g.output("y", y).expect("output");
     let (fails, _) = rotor_tests::check_against_golden(&rotor_export::to_bytes(&g).expect("bytes"), &golden, &["x".to_string()]);
     assert!(fails.is_empty(), "{}", fails.join("\n"));
@@ -137,8 +137,8 @@ fn token_shift_and_axial_fold_match_the_package_functions() {
     let (a, d) = (4usize, 3usize);
     let mut g = Builder::new("axial", 17).expect("graph");
     let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::sym("N"), Dim::Fixed(d as i64)]).expect("input");
-    let (f, n) = g.with_scope("fold", |g| emit::axial::fold(g, x, a, d)).expect("fold");
-    let back = g.with_scope("unfold", |g| emit::axial::unfold(g, f, n, d)).expect("unfold");
+    let (f, n) = g.with_scope("fold", |g| emit::hierarchical::axial::fold(g, x, a, d)).expect("fold");
+    let back = g.with_scope("unfold", |g| emit::hierarchical::axial::unfold(g, f, n, d)).expect("unfold");
     let tail = g.shape_of("tail", f, 2, None).expect("[L, d]");
     let lead = g.const_i64s("lead", &[-1]).expect("[-1]");
     let shape = g.concat("merged_shape", &[lead, tail], 0).expect("[-1, L, d]");

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rotor_builder::config::{HierarchicalConfig, ModelConfig, Window};
-use rotor_builder::emit::{self, params::ParamSource};
+use rotor_builder::emit::{self, hierarchical::params::ParamSource};
 use rotor_builder::{Builder, DType, Dim, Graph, WeightMap};
 use rotor_runtime::{NamedTensors, Tolerance};
 use rotor_tests::{Golden, check_against_golden, golden_files, model_dir, ort_available, parity_backends, read_golden, repo_root};
@@ -88,36 +88,36 @@ fn emitter_graph(cfg: &HierarchicalConfig, weights: &WeightMap, path: &str, inpu
         .with_scope(path, |g| match parts.as_slice() {
             ["compressors", i] => {
                 let h = &cfg.hierarchies[i.parse::<usize>().expect("index")];
-                emit::compress::compress(g, &p, ins[0], h.compress, h.stride, cfg.token_dim(), h.dim)
+                emit::hierarchical::compress::compress(g, &p, ins[0], h.compress, h.stride, cfg.token_dim(), h.dim)
             }
             ["layers", _, i] => emit::hierarchical::block(g, &p, ins[0], &cfg.hierarchies[i.parse::<usize>().expect("index")]),
             ["layers", _, i, "attn"] => {
                 let h = &cfg.hierarchies[i.parse::<usize>().expect("index")];
                 match h.window {
-                    Window::Local(w) => emit::local_attention::local_attention(
+                    Window::Local(w) => emit::hierarchical::local_attention::local_attention(
                         g,
                         &p,
                         ins[0],
-                        emit::local_attention::LocalAttention { dim: h.dim, heads: h.heads, dim_head: h.dim_head, window: w },
+                        emit::hierarchical::local_attention::LocalAttention { dim: h.dim, heads: h.heads, dim_head: h.dim_head, window: w },
                     ),
-                    Window::Full => emit::full_attention::full_attention(
+                    Window::Full => emit::hierarchical::full_attention::full_attention(
                         g,
                         &p,
                         ins[0],
-                        emit::full_attention::FullAttention { dim: h.dim, heads: h.heads, dim_head: h.dim_head },
+                        emit::hierarchical::full_attention::FullAttention { dim: h.dim, heads: h.heads, dim_head: h.dim_head },
                     ),
                     Window::NoAttention => panic!("{path}: no attention in this block"),
                 }
             }
             ["layers", _, i, "ff"] => {
                 let h = &cfg.hierarchies[i.parse::<usize>().expect("index")];
-                emit::feed_forward::feed_forward(g, &p, ins[0], h.dim, h.ff_inner())
+                emit::hierarchical::feed_forward::feed_forward(g, &p, ins[0], h.dim, h.ff_inner())
             }
             ["hierarchical_merges", _] => {
-                let streams: Vec<emit::merge::Stream> =
-                    cfg.hierarchies.iter().zip(&ins).map(|(h, t)| emit::merge::Stream { tokens: *t, stride: h.stride, dim: h.dim }).collect();
+                let streams: Vec<emit::hierarchical::merge::Stream> =
+                    cfg.hierarchies.iter().zip(&ins).map(|(h, t)| emit::hierarchical::merge::Stream { tokens: *t, stride: h.stride, dim: h.dim }).collect();
                 let out = if cfg.hierarchy_merge_all { cfg.total_dim() } else { cfg.hierarchies[cfg.predict_index].dim };
-                emit::merge::merge(g, &p, &streams, out)
+                emit::hierarchical::merge::merge(g, &p, &streams, out)
             }
             other => panic!("no emitter for {other:?}"),
         })

@@ -190,7 +190,7 @@ fn spacing(x: f32) -> f64 {
 /// - `constant` and `custom_freqs`: copies of given numbers, exact.
 pub fn kernel_independent_freqs(spec: &rotor_builder::config::FreqSpec, freqs: &[f32]) -> Result<(), String> {
     use rotor_builder::config::FreqsFor;
-    use rotor_builder::emit::rope;
+    use rotor_builder::emit::rotary::rope;
     let expected = rope::package_freqs(spec);
     if freqs.len() != expected.len() {
         return Err(format!("{} frequencies, the config gives {}", freqs.len(), expected.len()));

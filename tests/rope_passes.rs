@@ -294,7 +294,7 @@ fn lint_names_what_each_target_lacks() {
 /// branch computes is the same, in ONNX Runtime, whichever branch runs).
 #[test]
 fn rotations_inside_if_branches_fuse() {
-    use rotor_builder::emit::rope::{RopeSpec, apply_to};
+    use rotor_builder::emit::rotary::rope::{RopeSpec, apply_to};
     use rotor_builder::{Builder, DType, Dim};
     if !ort_available("rotations_inside_if_branches_fuse") {
         return;

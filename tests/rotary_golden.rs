@@ -72,8 +72,8 @@ fn rotary_goldens_match_the_package_in_ort_and_tract() {
         failures.extend(wfails);
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
-    // The README's figure: float32 goldens within a tenth of the tolerance in every backend.
-    assert!(worst_f32 <= 0.1, "float32 goldens reach {worst_f32:.3} of the tolerance (README claims <= 0.1)");
+    // docs/numerics.md's figure: float32 goldens within a tenth of the tolerance in every backend.
+    assert!(worst_f32 <= 0.1, "float32 goldens reach {worst_f32:.3} of the tolerance (docs/numerics.md claims <= 0.1)");
 }
 
 #[test]
@@ -100,7 +100,7 @@ fn golden_freqs(path: &Path) -> (rotor_builder::config::FreqSpec, Vec<f32>, Vec<
         ModelConfig::AxialRotary(c) => c.freqs,
         other => panic!("{}: not a rotary config: {other:?}", golden.name),
     };
-    let ours = rotor_builder::emit::rope::package_freqs(&spec);
+    let ours = rotor_builder::emit::rotary::rope::package_freqs(&spec);
     let theirs: Vec<f32> = golden.weights().f32_exact("freqs", &[ours.len() as i64]).expect("freqs");
     (spec, ours, theirs)
 }
@@ -140,7 +140,7 @@ fn kernel_independent_freqs_refuse_a_few_ulps() {
         json!({"kind": "rotary", "dim": 8, "custom_freqs": [1.5, 0.25]}),
     ] {
         let s = spec(cfg.clone());
-        let freqs = rotor_builder::emit::rope::package_freqs(&s);
+        let freqs = rotor_builder::emit::rotary::rope::package_freqs(&s);
         assert!(kernel_independent_freqs(&s, &freqs).is_ok(), "{cfg}: rotor's own frequencies");
         for moved in [3i64, -3, 2] {
             let bad: Vec<f32> = freqs.iter().map(|f| f32::from_bits((i64::from(f.to_bits()) + moved) as u32)).collect();
@@ -245,7 +245,7 @@ fn float16_graphs_keep_angles_to_1e_3_rad_up_to_65536_where_fp16_positions_do_no
         let out = rotor_runtime::load(kind, &bytes).and_then(|mut b| b.run(&vec![("x".into(), x.clone())])).expect("run");
         let rotor_err = angle_error(&out[0].1.to_f64());
         eprintln!("{kind:?}: rotor float16 graph max angle error {rotor_err:.2e} rad; package in float16 {package_err:.2e} rad");
-        // The README's bound: half a float16 ulp at 1 (2^-11 = 4.9e-4) per component, so the
+        // The README's bound (Forms and element types): half a float16 ulp at 1 (2^-11 = 4.9e-4) per component, so the
         // angle stays within 4.9e-4 rad (measured 3.4e-4).
         assert!(rotor_err <= 4.9e-4, "{kind:?}: rotor's float16 graph: {rotor_err} rad");
     }

@@ -7,7 +7,7 @@
 //! protobuf type appears here: `rotor-export` turns a [`Graph`] into an ONNX model.
 //!
 //! ```
-//! use rotor_builder::{Builder, DType, Dim, emit::rope};
+//! use rotor_builder::{Builder, DType, Dim, emit::rotary::rope};
 //!
 //! let mut b = Builder::new("rope", 17)?;
 //! let x = b.input("x", DType::F32, [Dim::sym("B"), Dim::sym("N"), Dim::Fixed(8)])?;

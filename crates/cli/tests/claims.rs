@@ -6,23 +6,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-fn rotor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rotor")).args(args).output().expect("run rotor")
-}
+mod common;
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ort_missing() -> bool {
-    if std::env::var("ORT_DYLIB_PATH").is_ok() || std::env::var("ROTOR_REQUIRE_ORT").as_deref() == Ok("1") {
-        return false;
-    }
-    eprintln!("SKIPPED: ORT_DYLIB_PATH is not set (scripts/test.sh sets it)");
-    true
-}
+use common::{ort_missing, rotor, stderr, write_tensors};
 
 /// The files in `dir`, sorted by name.
 fn listing(dir: &Path) -> Vec<String> {
@@ -44,11 +32,7 @@ fn export(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
 
 /// Write a safetensors file of one tensor with the given safetensors dtype and raw bytes.
 fn write_tensor(path: &Path, name: &str, dtype: &str, shape: &[usize], data: &[u8]) {
-    let header = format!("{{\"{name}\":{{\"dtype\":\"{dtype}\",\"shape\":{shape:?},\"data_offsets\":[0,{}]}}}}", data.len());
-    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
-    bytes.extend(header.as_bytes());
-    bytes.extend(data);
-    std::fs::write(path, bytes).expect("write safetensors");
+    write_tensors(path, &[(name, dtype, shape.to_vec(), data.to_vec())]);
 }
 
 #[test]
@@ -114,18 +98,7 @@ fn the_torch_backend_reports_bad_inputs_as_errors() {
     let m = export(dir.path(), "xpos.onnx", &["--dim", "16", "--mode", "qk", "--use-xpos", "true"]);
     // q and k of different lengths: xPos rotates both with one set of angles
     let inputs = dir.path().join("in.safetensors");
-    let (q, k): (Vec<u8>, Vec<u8>) = (vec![0u8; 2 * 5 * 16 * 4], vec![0u8; 2 * 7 * 16 * 4]);
-    let header = format!(
-        "{{\"k\":{{\"dtype\":\"F32\",\"shape\":[1,2,7,16],\"data_offsets\":[0,{}]}},\"q\":{{\"dtype\":\"F32\",\"shape\":[1,2,5,16],\"data_offsets\":[{},{}]}}}}",
-        k.len(),
-        k.len(),
-        k.len() + q.len()
-    );
-    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
-    bytes.extend(header.as_bytes());
-    bytes.extend(&k);
-    bytes.extend(&q);
-    std::fs::write(&inputs, bytes).expect("write");
+    write_tensors(&inputs, &[("k", "F32", vec![1, 2, 7, 16], vec![0u8; 2 * 7 * 16 * 4]), ("q", "F32", vec![1, 2, 5, 16], vec![0u8; 2 * 5 * 16 * 4])]);
     let o = rotor(&["check", m.to_str().expect("utf8"), "--backend", "torch", "--inputs", inputs.to_str().expect("utf8")]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);

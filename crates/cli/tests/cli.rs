@@ -4,15 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed expectation panics, which is how a test fails")]
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn rotor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rotor")).args(args).output().expect("run rotor")
-}
+mod common;
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{ort_missing as rotor_ort_missing, rotor, stderr, write_safetensors};
 
 /// Export `config` (JSON text) and expect exit 2, `needle` in stderr, and no output file.
 fn rejects(config: &str, needle: &str) {
@@ -138,23 +133,6 @@ fn a_golden_of_another_config_fails_on_values() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
     assert!(out.contains("vs expected") && out.contains("FAIL") && out.contains("outside"), "{out}");
-}
-
-/// A minimal safetensors writer for test inputs: f32 tensors `(name, shape, values)`.
-fn write_safetensors(path: &Path, tensors: &[(&str, Vec<usize>, Vec<f32>)]) {
-    let mut header = String::from("{");
-    let mut data: Vec<u8> = Vec::new();
-    for (i, (name, shape, v)) in tensors.iter().enumerate() {
-        let start = data.len();
-        data.extend(v.iter().flat_map(|x| x.to_le_bytes()));
-        let sep = if i > 0 { "," } else { "" };
-        header.push_str(&format!("{sep}\"{name}\":{{\"dtype\":\"F32\",\"shape\":{shape:?},\"data_offsets\":[{start},{}]}}", data.len()));
-    }
-    header.push('}');
-    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
-    bytes.extend(header.as_bytes());
-    bytes.extend(data);
-    std::fs::write(path, bytes).expect("write safetensors");
 }
 
 #[test]
@@ -290,14 +268,6 @@ fn check_defaults_to_the_half_precision_tolerance_for_float16_outputs() {
 }
 
 /// True (and a visible SKIPPED line) when no ONNX Runtime is configured for this run.
-fn rotor_ort_missing() -> bool {
-    if std::env::var("ORT_DYLIB_PATH").is_ok() || std::env::var("ROTOR_REQUIRE_ORT").as_deref() == Ok("1") {
-        return false;
-    }
-    eprintln!("SKIPPED: ORT_DYLIB_PATH is not set (scripts/test.sh sets it)");
-    true
-}
-
 #[test]
 fn hierarchical_export_needs_weights_and_check_rejects_lengths_past_seq_len() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

@@ -127,12 +127,12 @@ impl Analyzer {
     }
 
     /// The description of the element-wise product of `vs` (broadcast), when the analysis can
-    /// tell.
+    /// tell (`Mul`'s own transfer, one factor at a time).
     pub fn product(&mut self, g: &Graph, vs: &[Value]) -> Option<Feat> {
         let mut acc = self.feat(g, *vs.first()?)?;
         for v in &vs[1..] {
             let f = self.feat(g, *v)?;
-            acc = self.combine("Mul", &[acc, f])?;
+            acc = crate::ops::arith_transfer(self, "Mul", &[acc, f])?;
         }
         Some(acc)
     }
@@ -244,66 +244,32 @@ impl Analyzer {
         Feat { dims, entries }
     }
 
-    /// Element-wise op over broadcast feature descriptions (signs tracked through `Mul`, `Div`,
-    /// `Add` and `Sub` of two operands; any other op is a [`Analyzer::generic`] function).
+    /// Element-wise op over broadcast feature descriptions: a function of the signed classes
+    /// ([`Analyzer::generic`]), when the descriptions broadcast. (Ops that track signs through
+    /// their operands, as `Mul` and `Add` do, say so in their own transfer.)
     pub fn combine(&mut self, op: &str, fs: &[Feat]) -> Option<Feat> {
+        Self::broadcast_dims(fs)?;
+        Some(self.generic(op, fs))
+    }
+
+    /// The dims of the broadcast of `fs` (`None` when two described shapes differ).
+    pub fn broadcast_dims(fs: &[Feat]) -> Option<Vec<usize>> {
         let n = fs.iter().map(Feat::total).max()?;
         let dims = fs.iter().find(|f| f.total() == n)?.dims.clone();
         if fs.iter().any(|f| f.total() != 1 && f.dims != dims) {
             return None;
         }
-        if fs.len() != 2 || !matches!(op, "Mul" | "Div" | "Add" | "Sub") {
-            return Some(self.generic(op, fs));
-        }
-        let entries = (0..n)
-            .map(|i| {
-                let a = fs[0].entries[if fs[0].total() == 1 { 0 } else { i }];
-                let b = fs[1].entries[if fs[1].total() == 1 { 0 } else { i }];
-                match op {
-                    // (sa·A)(sb·B) = sa·sb·(AB)
-                    "Mul" | "Div" => (a.0 * b.0, self.intern(Key::Apply(op.into(), vec![(1, a.1), (1, b.1)]))),
-                    // sa·A ± sb·B = sa·(A ± sa·sb·B)
-                    _ => {
-                        let same = a.0 * b.0 == 1;
-                        let op2 = match (op, same) {
-                            ("Add", true) | ("Sub", false) => "Add",
-                            _ => "Sub",
-                        };
-                        (a.0, self.intern(Key::Apply(op2.into(), vec![(1, a.1), (1, b.1)])))
-                    }
-                }
-            })
-            .collect();
-        Some(Feat { dims, entries })
+        Some(dims)
+    }
+
+    /// The class of op `op` applied to the signed classes `args`.
+    pub fn class(&mut self, op: &str, args: Vec<(i8, u32)>) -> u32 {
+        self.intern(Key::Apply(op.into(), args))
     }
 
     /// Index of the first trailing axis for a value of rank `r` described by `f`.
     pub fn first_trailing(r: usize, f: &Feat) -> Option<usize> {
         r.checked_sub(f.dims.len())
-    }
-
-    /// Positions kept by a slice of one axis of size `d`.
-    pub fn slice_positions(d: i64, start: i64, end: i64, step: i64) -> Option<Vec<usize>> {
-        if step == 0 {
-            return None;
-        }
-        let clamp = |i: i64, lo: i64, hi: i64| i.max(lo).min(hi);
-        let norm = |i: i64| if i < 0 { i.saturating_add(d) } else { i };
-        let mut out = Vec::new();
-        if step > 0 {
-            let (mut i, e) = (clamp(norm(start), 0, d), clamp(norm(end), 0, d));
-            while i < e {
-                out.push(i as usize);
-                i += step;
-            }
-        } else {
-            let (mut i, e) = (clamp(norm(start), -1, d - 1), clamp(norm(end), -1, d - 1));
-            while i > e {
-                out.push(i as usize);
-                i += step;
-            }
-        }
-        Some(out)
     }
 
     /// Select `keep` positions along trailing axis `t` (index into `f.dims`).

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use rotor_ir::{Graph, NodeId, Value};
+use rotor_ir::{Attr, Graph, NodeId, Value};
 
 use crate::patch::Patch;
 use crate::util::{can_forward, is_onnx, label};
@@ -25,28 +25,60 @@ pub const SUMMARY: &str = "merge identical nodes and identical constants/initial
 const RANDOM_OPS: &[&str] = &["RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli"];
 const MAX_COMPARED_BYTES: u64 = 1 << 20;
 
-/// The pass: the first node seen with each key (reset every round).
+/// What two nodes must share to compute the same thing, but their attributes: domain, op,
+/// inputs (after earlier merges) and output count.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Shape {
+    domain: String,
+    op: String,
+    inputs: Vec<Option<Value>>,
+    outputs: usize,
+}
+
+/// True when two attribute values are the same bits (floats by their bits: `-0.0` and `0.0`
+/// differ, as do NaNs of different payloads; tensors by their element type, dims and bytes).
+fn same_attr(a: &Attr, b: &Attr) -> bool {
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    let tensor = |x: &rotor_ir::Tensor, y: &rotor_ir::Tensor| {
+        x.dtype() == y.dtype() && x.dims() == y.dims() && x.raw_bytes().is_some() && x.raw_bytes() == y.raw_bytes()
+    };
+    match (a, b) {
+        (Attr::Float(x), Attr::Float(y)) => x.to_bits() == y.to_bits(),
+        (Attr::Floats(x), Attr::Floats(y)) => bits(x) == bits(y),
+        (Attr::Tensor(x), Attr::Tensor(y)) => tensor(x, y),
+        (Attr::Tensors(x), Attr::Tensors(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| tensor(p, q)),
+        _ => a == b,
+    }
+}
+
+/// FNV-1a of a byte string.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// The pass: the nodes seen with each shape (reset every round).
 #[derive(Default)]
 pub struct Cse {
-    nodes: HashMap<String, NodeId>,
+    nodes: HashMap<Shape, Vec<NodeId>>,
 }
 
 impl Cse {
     /// Initializers with equal contents: readers of later ones read the first.
     fn initializers(g: &Graph, cx: &mut Cx) -> Result<Option<Patch>, PassError> {
-        let mut seen: HashMap<(String, Vec<i64>, Vec<u8>), Value> = HashMap::new();
+        // keyed by type, dims and a hash of the bytes; equal keys compare the bytes themselves
+        let mut seen: HashMap<(rotor_ir::DType, Vec<i64>, u64), Vec<Value>> = HashMap::new();
         let mut dups = Vec::new();
         for (v, t) in g.initializers() {
             if g.inputs().contains(v) || g.is_unused(*v) || t.byte_len() > MAX_COMPARED_BYTES {
                 continue;
             }
             let Some(bytes) = t.raw_bytes() else { continue };
-            let key = (t.dtype().to_string(), t.dims().to_vec(), bytes.into_owned());
-            match seen.get(&key) {
-                Some(first) => dups.push((*v, *first)),
-                None => {
-                    seen.insert(key, *v);
-                }
+            let key = (t.dtype(), t.dims().to_vec(), fnv(&bytes));
+            let same = seen.entry(key).or_default();
+            let first = same.iter().copied().find(|f| g.constant_of(*f).and_then(|ft| ft.raw_bytes()).is_some_and(|fb| fb == bytes));
+            match first {
+                Some(first) => dups.push((*v, first)),
+                None => same.push(*v),
             }
         }
         let mut p = Patch::new(g);
@@ -86,9 +118,11 @@ impl Rule for Cse {
         if (is_onnx(n) && RANDOM_OPS.contains(&n.op_type.as_str())) || !n.subgraphs().is_empty() || n.outputs.is_empty() {
             return Ok(None);
         }
-        let key = format!("{}|{}|{:?}|{:?}|{}", n.domain, n.op_type, n.inputs, n.attrs, n.outputs.len());
-        let Some(&first) = self.nodes.get(&key) else {
-            self.nodes.insert(key, id);
+        let key = Shape { domain: n.domain.clone(), op: n.op_type.clone(), inputs: n.inputs.clone(), outputs: n.outputs.len() };
+        let same = |f: &rotor_ir::Node| f.attrs.len() == n.attrs.len() && f.attrs.iter().zip(&n.attrs).all(|((ka, a), (kb, b))| ka == kb && same_attr(a, b));
+        let seen = self.nodes.entry(key).or_default();
+        let Some(first) = seen.iter().copied().find(|f| g.node(*f).is_some_and(same)) else {
+            seen.push(id);
             return Ok(None);
         };
         let Some(f) = g.node(first) else { return Ok(None) };

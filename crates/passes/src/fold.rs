@@ -66,7 +66,7 @@ impl Rule for FoldConstants {
         }
         let name = label(g, n);
         let outs: Vec<Value> = n.output_values().collect();
-        let mut p = Patch::new(g);
+        let mut patch: Option<Patch> = None;
         let mut done = 0;
         // 1. integer values inference knows: numbers -> constants; symbols -> shared
         let mut known = Vec::new();
@@ -84,6 +84,7 @@ impl Rule for FoldConstants {
                 let key = SymKey { dtype: info.dtype, shape: shape.clone(), values: sym.clone() };
                 match self.seen_sym.get(&key) {
                     Some(first) if g.is_live(*first) && can_forward(g, *v, *first) => {
+                        let p = patch.get_or_insert_with(|| Patch::new(g));
                         let t = p.tap(g, *first).map_err(|e| cx.build_error(e))?;
                         p.shunt(*v, t);
                         done += 1;
@@ -118,11 +119,14 @@ impl Rule for FoldConstants {
                 continue; // an initializer cannot take over a graph output's name here
             }
             let scope = fresh_scope(g, &format!("{}_folded", g.value_name(v)));
+            let p = patch.get_or_insert_with(|| Patch::new(g));
             let c = p.builder().graph_mut().constant_raw(&scope, t).map_err(|e| cx.build_error(e))?;
             p.shunt(v, c);
             done += 1;
         }
-        p.counts(done);
-        Ok((done > 0).then_some(p))
+        Ok(patch.map(|mut p| {
+            p.counts(done);
+            p
+        }))
     }
 }

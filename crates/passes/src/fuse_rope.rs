@@ -30,7 +30,7 @@
 //! an older model is upgraded when [`crate::opset::check_upgrade`] proves every node keeps its
 //! meaning, and refused otherwise.
 
-use rotor_builder::emit::rope::{self, Swap};
+use rotor_builder::emit::rotary::rope::{self, Swap};
 use rotor_builder::ops::{self, v23::RotaryEmbeddingAttrs};
 use rotor_builder::{BuildError, Builder, DType, Dim, Graph, Memo, NodeId, Tensor, Value};
 
@@ -42,11 +42,10 @@ use rotor_ir::feat::{Analyzer, Feat, Mode};
 pub const NAME: &str = "fuse_rope";
 pub const SUMMARY: &str = "fuse x·cos + rotate(x)·sin (half, interleaved, partial, xPos) into RotaryEmbedding (--rope-target)";
 
-/// A proven rotation.
-struct Match {
-    root: NodeId,
-    x: Value,
-    y: Value,
+/// The tables of a proven rotation and how they pair features: what its per-pair caches are
+/// built from (and the memo key of those caches, shared by rotations over the same tables).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Tables {
     cos: Vec<Value>,
     sin: Vec<Value>,
     interleaved: bool,
@@ -55,6 +54,14 @@ struct Match {
     signs: Vec<i8>,
     /// `x` as a `[B, S, H, D]` tensor (heads on axis 2), else heads on axis 1 (or rank 3).
     heads_axis: usize,
+}
+
+/// A proven rotation.
+struct Match {
+    root: NodeId,
+    x: Value,
+    y: Value,
+    t: Tables,
     compact: bool,
 }
 
@@ -149,7 +156,7 @@ fn find(g: &Graph, id: NodeId, tables: &mut Analyzer) -> Result<Match, String> {
                 match prove(g, x, rv, d, r, sub, &cos, &sin, &mut rot, tables) {
                     Ok((interleaved, signs, heads_axis)) => {
                         let compact = cos.len() == 1 && sin.len() == 1 && signs.iter().all(|s| *s == 1) && is_compact_swap(g, rv, x);
-                        return Ok(Match { root: id, x, y, cos, sin, interleaved, d, signs, heads_axis, compact });
+                        return Ok(Match { root: id, x, y, t: Tables { cos, sin, interleaved, d, signs, heads_axis }, compact });
                     }
                     Err(e) => note(e),
                 }
@@ -239,7 +246,7 @@ fn partial(g: &Graph, m: &Match) -> Option<(Value, Value, NodeId)> {
     let is_last = |v: Option<Value>| v.and_then(|v| const_ints(g, v)).is_some_and(|a| a.len() == 1 && axis(a[0], r) == Some(r - 1));
     let unit = |n: &rotor_builder::Node| input(n, 4).is_none_or(|s| const_ints(g, s).is_some_and(|s| s == [1]));
     let ints = |n: &rotor_builder::Node, i: usize| input(n, i).and_then(|v| const_ints(g, v));
-    if !(ints(sl, 1)? == [0] && ints(sl, 2)? == [m.d as i64] && is_last(input(sl, 3)) && unit(sl)) || full <= m.d as i64 {
+    if !(ints(sl, 1)? == [0] && ints(sl, 2)? == [m.t.d as i64] && is_last(input(sl, 3)) && unit(sl)) || full <= m.t.d as i64 {
         return None;
     }
     if g.is_output(m.y) || g.uses(m.y).len() != 1 {
@@ -250,22 +257,11 @@ fn partial(g: &Graph, m: &Match) -> Option<(Value, Value, NodeId)> {
         return None;
     }
     let rest = producer(g, input(cat, 1)?).filter(|n| is_op(n, "Slice") && input(n, 0) == Some(big))?;
-    if !(ints(rest, 1)? == [m.d as i64] && ints(rest, 2)?[0] >= full && is_last(input(rest, 3)) && unit(rest)) {
+    if !(ints(rest, 1)? == [m.t.d as i64] && ints(rest, 2)?[0] >= full && is_last(input(rest, 3)) && unit(rest)) {
         return None;
     }
     let z = only_output(cat)?;
     same_shape(shape(g, z)?, shape(g, big)?).then_some((big, z, cat.id))
-}
-
-/// The per-pair caches of one set of tables (a rotation's cos/sin factors, pairing and signs).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct CachesKey {
-    cos: Vec<Value>,
-    sin: Vec<Value>,
-    interleaved: bool,
-    d: usize,
-    signs: Vec<i8>,
-    heads_axis: usize,
 }
 
 /// The ai.onnx op's caches broadcast to a (symbolic) batch and sequence size.
@@ -308,7 +304,7 @@ fn sign_const(g: &mut Builder, name: &str, signs: &[i8], dtype: DType) -> Result
 /// Per-pair caches `[b, s, D/2]` (cos at first features, signed sin at second) from the
 /// tables `cos`/`sin` (patch values of the match's factors).
 fn caches(g: &mut Builder, m: &Match, cos: &[Value], sin: &[Value], r: usize) -> Result<(Value, Value), BuildError> {
-    let (d, h) = (m.d as i64, m.d as i64 / 2);
+    let (d, h) = (m.t.d as i64, m.t.d as i64 / 2);
     let cos = product(g, "cos", cos)?;
     let sin = product(g, "sin", sin)?;
     let last = g.const_i64s("last_axis", &[-1])?;
@@ -316,7 +312,7 @@ fn caches(g: &mut Builder, m: &Match, cos: &[Value], sin: &[Value], r: usize) ->
         if shape(g, t).and_then(|s| s.last().cloned()) == Some(Dim::Fixed(1)) {
             return Ok(t);
         }
-        let (start, end, step) = match (m.interleaved, first) {
+        let (start, end, step) = match (m.t.interleaved, first) {
             (false, true) => (0, h, 1),
             (false, false) => (h, d, 1),
             (true, true) => (0, d, 2),
@@ -329,7 +325,7 @@ fn caches(g: &mut Builder, m: &Match, cos: &[Value], sin: &[Value], r: usize) ->
     };
     let cos_h = take(g, "cos_pairs", cos, true)?;
     let mut sin_h = take(g, "sin_pairs", sin, false)?;
-    let second: Vec<i8> = pairs(m.d, m.interleaved).map(|(_, b)| m.signs[b]).collect();
+    let second: Vec<i8> = pairs(m.t.d, m.t.interleaved).map(|(_, b)| m.t.signs[b]).collect();
     if second.iter().all(|s| *s == -1) {
         sin_h = g.add_node("sin_signed", "Neg", &[Some(sin_h)], vec![])?;
     } else if second.contains(&-1) {
@@ -340,7 +336,7 @@ fn caches(g: &mut Builder, m: &Match, cos: &[Value], sin: &[Value], r: usize) ->
     let to3 = |g: &mut Builder, name: &str, t: Value| -> Result<Value, BuildError> {
         let rc = g.rank(t);
         let t = if rc < r { g.unsqueeze(&format!("{name}_rank"), t, &(0..(r - rc) as i64).collect::<Vec<_>>())? } else { t };
-        if r == 4 { g.squeeze(name, t, &[m.heads_axis as i64]) } else { Ok(t) }
+        if r == 4 { g.squeeze(name, t, &[m.t.heads_axis as i64]) } else { Ok(t) }
     };
     let c3 = to3(g, "cos_rows", cos_h)?;
     let s3 = to3(g, "sin_rows", sin_h)?;
@@ -401,11 +397,12 @@ fn rewrite(g: &Graph, m: &Match, target: RopeTarget, upgrade: bool, memo: &Memo)
     }
     p.before(anchor);
     let (x, big_t) = (p.tap(g, m.x)?, p.tap(g, big)?);
-    let (cos_t, sin_t) = (p.tap_all(g, &m.cos)?, p.tap_all(g, &m.sin)?);
+    let (cos_t, sin_t) = (p.tap_all(g, &m.t.cos)?, p.tap_all(g, &m.t.sin)?);
     // 1. what earlier rotations built over the same tables
-    let caches_key = CachesKey { cos: m.cos.clone(), sin: m.sin.clone(), interleaved: m.interleaved, d: m.d, signs: m.signs.clone(), heads_axis: m.heads_axis };
+    // the per-pair caches of these tables
+    let caches_key = m.t.clone();
     let outer_caches = live(g, memo.get(&caches_key));
-    let bs = batch_seq_dims(g, big, r, m.heads_axis);
+    let bs = batch_seq_dims(g, big, r, m.t.heads_axis);
     let mut reuse = Reuse::default();
     if let Some(c) = &outer_caches {
         reuse.caches = Some((p.tap(g, c[0])?, p.tap(g, c[1])?));
@@ -424,11 +421,12 @@ fn rewrite(g: &Graph, m: &Match, target: RopeTarget, upgrade: bool, memo: &Memo)
         if target == RopeTarget::Decomposed {
             let cos = product(g, "cos", &cos_t)?;
             let mut sin = product(g, "sin", &sin_t)?;
-            if m.signs.contains(&-1) {
-                let c = sign_const(g, "signs", &m.signs, g.dtype(sin))?;
+            if m.t.signs.contains(&-1) {
+                let c = sign_const(g, "signs", &m.t.signs, g.dtype(sin))?;
                 sin = g.mul("sin_signed", sin, c)?;
             }
-            let plan = if m.interleaved { Swap::Pairs { head_dim: m.d as i64 } } else { Swap::Halves { sizes: vec![m.d as i64 / 2; 2], order: vec![1, 0] } };
+            let plan =
+                if m.t.interleaved { Swap::Pairs { head_dim: m.t.d as i64 } } else { Swap::Halves { sizes: vec![m.t.d as i64 / 2; 2], order: vec![1, 0] } };
             return rope::apply(g, x, rope::Tables { cos, sin }, &plan);
         }
         let (c3, s3) = match reuse.caches {
@@ -439,13 +437,13 @@ fn rewrite(g: &Graph, m: &Match, target: RopeTarget, upgrade: bool, memo: &Memo)
                 c
             }
         };
-        let h = m.d as i64 / 2;
+        let h = m.t.d as i64 / 2;
         let dims = shape(g, big_t).map(<[Dim]>::to_vec).unwrap_or_default();
-        let heads = if r == 4 { dims.get(m.heads_axis).and_then(Dim::fixed) } else { Some(1) };
+        let heads = if r == 4 { dims.get(m.t.heads_axis).and_then(Dim::fixed) } else { Some(1) };
         // the op's input: [B, H, S, D] as is; [B, S, H, D] viewed as [B, S, H·D] with
         // num_heads (or transposed when H is symbolic); [B, S, D] with one head
-        let transposed = r == 4 && m.heads_axis == 2 && heads.is_none();
-        let (xin, s_ax) = if r == 4 && m.heads_axis == 1 {
+        let transposed = r == 4 && m.t.heads_axis == 2 && heads.is_none();
+        let (xin, s_ax) = if r == 4 && m.t.heads_axis == 1 {
             (big_t, 2)
         } else if transposed {
             (g.transpose("heads_first", big_t, &[0, 2, 1, 3])?, 2)
@@ -455,7 +453,7 @@ fn rewrite(g: &Graph, m: &Match, target: RopeTarget, upgrade: bool, memo: &Memo)
             (big_t, 1)
         };
         let three = g.rank(xin) == 3;
-        let rot = (part.is_some()).then_some(m.d as i64);
+        let rot = (part.is_some()).then_some(m.t.d as i64);
         let y = match target {
             RopeTarget::Onnx => {
                 // rotations of inputs with the same (symbolic) batch and sequence sizes share
@@ -470,7 +468,7 @@ fn rewrite(g: &Graph, m: &Match, target: RopeTarget, upgrade: bool, memo: &Memo)
                         (cos, sin)
                     }
                 };
-                let attrs = RotaryEmbeddingAttrs { interleaved: m.interleaved, rotary_embedding_dim: rot, num_heads: three.then(|| heads.unwrap_or(1)) };
+                let attrs = RotaryEmbeddingAttrs { interleaved: m.t.interleaved, rotary_embedding_dim: rot, num_heads: three.then(|| heads.unwrap_or(1)) };
                 ops::v23::rotary_embedding(g, "rotary_embedding", xin, cos, sin, None, &attrs)?
             }
             _ => {
@@ -498,7 +496,7 @@ fn rewrite(g: &Graph, m: &Match, target: RopeTarget, upgrade: bool, memo: &Memo)
                 let ids = g.expand("position_ids", ids_bs, bs)?;
                 let num_heads =
                     (three || rot.is_some()).then(|| if three { heads.unwrap_or(1) } else { shape(g, xin).and_then(|s| s[1].fixed()).unwrap_or(0) });
-                let attrs = RotaryEmbeddingAttrs { interleaved: m.interleaved, rotary_embedding_dim: rot, num_heads };
+                let attrs = RotaryEmbeddingAttrs { interleaved: m.t.interleaved, rotary_embedding_dim: rot, num_heads };
                 ops::ms::rotary_embedding(g, "rotary_embedding", xin, Some(ids), cos2, sin2, &attrs)?
             }
         };
@@ -571,7 +569,7 @@ impl Rule for FuseRope {
         if m.compact && target == RopeTarget::Decomposed {
             return Ok(None);
         }
-        let heads_known = g.rank(m.x) == 3 || shape(g, m.x).is_some_and(|s| s[m.heads_axis].fixed().is_some());
+        let heads_known = g.rank(m.x) == 3 || shape(g, m.x).is_some_and(|s| s[m.t.heads_axis].fixed().is_some());
         if target == RopeTarget::Microsoft && !heads_known && partial(g, &m).is_some() {
             cx.reject(&name, "partial rotation: com.microsoft.RotaryEmbedding needs num_heads with rotary_embedding_dim, and the head count is symbolic");
             return Ok(None);

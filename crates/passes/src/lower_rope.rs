@@ -20,7 +20,7 @@
 //! kernels do not apply `scale`, so what it means is ambiguous), and shapes the rewrite needs
 //! but the model does not give (a symbolic head size).
 
-use rotor_builder::emit::rope::{self, Swap};
+use rotor_builder::emit::rotary::rope::{self, Swap};
 use rotor_builder::{Attr, BuildError, Builder, DType, Dim, Graph, NodeId, Tensor, Value};
 
 use crate::patch::Patch;

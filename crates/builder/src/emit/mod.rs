@@ -1,22 +1,10 @@
-//! Emitters: one file per building block, and the registration table from config kind to
-//! model builder.
+//! Emitters, grouped by family — [`rotary`] (RoPE, xPos, axial rotary: rotary-embedding-torch),
+//! [`hierarchical`] (simple-hierarchical-transformer's blocks), [`sinusoidal`] — one file per
+//! building block, and the registration table from config kind to model builder.
 
-pub mod axial;
-pub mod axial_rotary;
-pub mod compress;
-pub mod feed_forward;
-pub mod full_attention;
 pub mod hierarchical;
-pub mod linear;
-pub mod local_attention;
-pub mod merge;
-pub mod norm;
-pub mod params;
-pub mod rope;
 pub mod rotary;
 pub mod sinusoidal;
-pub mod token_shift;
-pub mod xpos;
 
 use serde_json::Value;
 
@@ -29,7 +17,7 @@ use crate::{Builder, Graph};
 pub fn build(config: &ModelConfig, weights: Option<&WeightMap>) -> Result<Graph, EmitError> {
     match config {
         ModelConfig::Rotary(c) => rotary::build(c, checkpoint_freqs(weights, c.num_rotary_freqs())?, xpos_base(weights)?),
-        ModelConfig::AxialRotary(c) => axial_rotary::build(c, checkpoint_freqs(weights, c.freqs.count())?),
+        ModelConfig::AxialRotary(c) => rotary::axial::build(c, checkpoint_freqs(weights, c.freqs.count())?),
         ModelConfig::Sinusoidal(c) => sinusoidal::build(c),
         ModelConfig::Hierarchical(c) => {
             let w = weights.ok_or_else(|| {

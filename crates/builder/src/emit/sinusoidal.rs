@@ -13,7 +13,7 @@
 use crate::DType;
 use crate::Dim;
 use crate::config::{SinusoidalConfig, SinusoidalLayout, SinusoidalMode};
-use crate::emit::rope;
+use crate::emit::rotary::rope;
 use crate::error::{BuildError, EmitError};
 use crate::{Builder, Value};
 

@@ -77,6 +77,37 @@ fn apply(op: &str, p: Scalar, q: Scalar) -> Option<Scalar> {
     }
 }
 
+/// The per-feature transfer of `op` over its operands' descriptions: signs tracked through the
+/// product, quotient, sum and difference of two operands, any other op (or more operands) a
+/// plain function of the signed classes.
+pub(crate) fn transfer(a: &mut Analyzer, op: &str, fs: &[Feat]) -> Option<Feat> {
+    let dims = Analyzer::broadcast_dims(fs)?;
+    if fs.len() != 2 || !matches!(op, "Mul" | "Div" | "Add" | "Sub") {
+        return Some(a.generic(op, fs));
+    }
+    let n = fs.iter().map(Feat::total).max()?;
+    let entries = (0..n)
+        .map(|i| {
+            let x = fs[0].entries[if fs[0].total() == 1 { 0 } else { i }];
+            let y = fs[1].entries[if fs[1].total() == 1 { 0 } else { i }];
+            match op {
+                // (sx·X)(sy·Y) = sx·sy·(XY)
+                "Mul" | "Div" => (x.0 * y.0, a.class(op, vec![(1, x.1), (1, y.1)])),
+                // sx·X ± sy·Y = sx·(X ± sx·sy·Y)
+                _ => {
+                    let same = x.0 * y.0 == 1;
+                    let op2 = match (op, same) {
+                        ("Add", true) | ("Sub", false) => "Add",
+                        _ => "Sub",
+                    };
+                    (x.0, a.class(op2, vec![(1, x.1), (1, y.1)]))
+                }
+            }
+        })
+        .collect();
+    Some(Feat { dims, entries })
+}
+
 impl OpDef for Arith {
     fn infer(&self, ctx: &InferCtx) -> Option<InferResult> {
         Some((|| {
@@ -118,7 +149,7 @@ impl OpDef for Arith {
         }
         let fs: Option<Vec<Feat>> = n.inputs.iter().map(|i| i.and_then(|i| a.feat(g, i))).collect();
         match fs {
-            Some(fs) => a.combine(&n.op_type, &fs).into(),
+            Some(fs) => transfer(a, &n.op_type, &fs).into(),
             None => Transfer::Unknown,
         }
     }

@@ -154,16 +154,36 @@ pub const REGISTRY: &[&[Entry]] = &[
     unary::ENTRIES,
 ];
 
-type Table = HashMap<(&'static str, &'static str), &'static dyn OpDef>;
+/// FNV-1a: the registry's keys are short op names, looked up for every node a pass or the
+/// inference visits; this hashes them in a few nanoseconds (the default SipHash takes several
+/// times longer, and the keys are ours, not an attacker's).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// Op name -> (domain, definition) for each domain that has the op.
+type Table = HashMap<&'static str, Vec<(&'static str, &'static dyn OpDef)>, std::hash::BuildHasherDefault<Fnv>>;
 
 fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut t: Table = HashMap::new();
+        let mut t: Table = HashMap::default();
         for entries in REGISTRY {
             for e in *entries {
                 for op in e.ops {
-                    t.insert((e.domain, op), e.def);
+                    t.entry(op).or_default().push((e.domain, e.def));
                 }
             }
         }
@@ -174,7 +194,7 @@ fn table() -> &'static Table {
 /// The definition of op `op` of `domain` (`""` or `ai.onnx` for the standard ops).
 pub fn lookup(domain: &str, op: &str) -> Option<&'static dyn OpDef> {
     let domain = if domain == "ai.onnx" { "" } else { domain };
-    table().get(&(domain, op)).copied()
+    table().get(op)?.iter().find(|(d, _)| *d == domain).map(|(_, def)| *def)
 }
 
 /// What an inference function sees.
@@ -228,6 +248,8 @@ pub type InferResult = Result<Vec<Inferred>, InferError>;
 pub fn infer(ctx: &InferCtx) -> Option<InferResult> {
     lookup(ctx.domain, ctx.op)?.infer(ctx)
 }
+
+pub(crate) use arith::transfer as arith_transfer;
 
 /// Ranks above this are treated as unknown when they come from a (possibly hostile) declared
 /// dimension, so that no inference allocates per declared rank.

@@ -116,6 +116,30 @@ fn infer_slice(ctx: &InferCtx) -> InferResult {
     Ok(vec![Inferred::new(x.dtype, out).with_value(sym)])
 }
 
+/// The positions a slice `start:end:step` keeps of an axis of size `d`, as ONNX clamps them
+/// (what evaluation and the per-feature transfer both select).
+pub(crate) fn positions(d: i64, start: i64, end: i64, step: i64) -> Option<Vec<usize>> {
+    if step == 0 {
+        return None;
+    }
+    let norm = |i: i64| if i < 0 { i.saturating_add(d) } else { i };
+    let mut out = Vec::new();
+    if step > 0 {
+        let (mut i, e) = (norm(start).clamp(0, d), norm(end).clamp(0, d));
+        while i < e {
+            out.push(i as usize);
+            i += step;
+        }
+    } else {
+        let (mut i, e) = (norm(start).clamp(-1, d - 1), norm(end).clamp(-1, d - 1));
+        while i > e {
+            out.push(i as usize);
+            i += step;
+        }
+    }
+    Some(out)
+}
+
 fn feat(a: &mut Analyzer, g: &Graph, n: &Node) -> Option<Feat> {
     let x = input(n, 0)?;
     let f = a.feat(g, x)?;
@@ -156,7 +180,7 @@ fn feat(a: &mut Analyzer, g: &Graph, n: &Node) -> Option<Feat> {
             continue;
         }
         let t = ax - first;
-        let keep = Analyzer::slice_positions(f.dims[t] as i64, starts[i], ends[i], steps[i])?;
+        let keep = positions(f.dims[t] as i64, starts[i], ends[i], steps[i])?;
         f = Analyzer::select(&f, t, &keep)?;
     }
     Some(f)
@@ -234,26 +258,7 @@ impl OpDef for SliceOp {
         let mut cur = a.clone();
         for (i, start) in starts.iter().enumerate() {
             let ax = axis(*axes.get(i)?, r)?;
-            let d = cur.dims[ax] as i64;
-            let step = *steps.get(i)?;
-            if step == 0 {
-                return None;
-            }
-            let norm = |v: i64| if v < 0 { v.saturating_add(d) } else { v };
-            let mut keep = Vec::new();
-            if step > 0 {
-                let (mut k, e) = (norm(*start).clamp(0, d), norm(*ends.get(i)?).clamp(0, d));
-                while k < e {
-                    keep.push(k as usize);
-                    k += step;
-                }
-            } else {
-                let (mut k, e) = (norm(*start).clamp(-1, d - 1), norm(*ends.get(i)?).clamp(-1, d - 1));
-                while k > e {
-                    keep.push(k as usize);
-                    k += step;
-                }
-            }
+            let keep = positions(cur.dims[ax] as i64, *start, *ends.get(i)?, *steps.get(i)?)?;
             let len = keep.len();
             cur = take(&cur, ax, &keep, &[len])?;
         }

@@ -6,9 +6,9 @@
 //! and concatenated. `HierarchicalMerge` then applies `RMSNorm(Σd) → Linear(+b) → SiLU →
 //! Linear(+b)` (`net.0.gamma`, `net.1`, `net.3`). Opsets 17+, float32, lengths symbolic.
 
-use crate::emit::linear::{linear, silu};
-use crate::emit::norm::rms_norm;
-use crate::emit::params::Params;
+use crate::emit::hierarchical::linear::{linear, silu};
+use crate::emit::hierarchical::norm::rms_norm;
+use crate::emit::hierarchical::params::Params;
 use crate::error::{BuildError, EmitError};
 use crate::{Builder, Value};
 

@@ -11,10 +11,10 @@
 
 use crate::DType;
 use crate::config::Layout;
-use crate::emit::linear::linear;
-use crate::emit::norm::layer_norm;
-use crate::emit::params::Params;
-use crate::emit::rope::{self, RopeLayout, Tables};
+use crate::emit::hierarchical::linear::linear;
+use crate::emit::hierarchical::norm::layer_norm;
+use crate::emit::hierarchical::params::Params;
+use crate::emit::rotary::rope::{self, RopeLayout, Tables};
 use crate::emit::{first_rows, pad_to_multiple};
 use crate::error::EmitError;
 use crate::{Builder, Value};
@@ -60,7 +60,6 @@ pub fn local_attention(g: &mut Builder, p: &Params, x: Value, a: LocalAttention)
     let LocalAttention { dim: d, heads: h, dim_head: e, window: w } = a;
     let rank = g.rank(x);
     let he = h * e;
-    let lead = rank - 2;
     // 1. prenorm, qkv: [..., L, d] -> [..., L, 3He]
     let xn = g.with_scope("norm", |g| layer_norm(g, &p.sub("norm"), x, d))?;
     let qkv = g.with_scope("to_qkv", |g| linear(g, &p.sub("to_qkv"), xn, d, 3 * he, false))?;
@@ -69,16 +68,11 @@ pub fn local_attention(g: &mut Builder, p: &Params, x: Value, a: LocalAttention)
     let qkv = pad_to_multiple(g, "autopad", qkv, len, w, rank - 2)?;
     // 3. split, heads, windows: [..., Np, He] -> [..., Np, H, e] -> [..., H, Np, e] -> [..., H, nw, W, e]
     let parts = g.split("qkv", qkv, -1, &[he as i64; 3])?;
-    let mut heads_shape = vec![0i64; rank - 1];
-    heads_shape.extend([h as i64, e as i64]);
-    let mut perm: Vec<i64> = (0..lead as i64).collect();
-    perm.extend([lead as i64 + 1, lead as i64, lead as i64 + 2]);
     let mut win_shape = vec![0i64; rank - 1];
     win_shape.extend([-1, w as i64, e as i64]);
     let mut windows = Vec::with_capacity(3);
     for (i, name) in ["q", "k", "v"].iter().enumerate() {
-        let t = g.reshape_const(&format!("{name}_heads"), parts[i], &heads_shape)?;
-        let t = g.transpose(&format!("{name}_t"), t, &perm)?;
+        let t = crate::emit::hierarchical::full_attention::to_heads(g, name, parts[i], h, e)?;
         windows.push(g.reshape_const(&format!("{name}_windows"), t, &win_shape)?);
     }
     // 4. queries scaled by e^-1/2 before rotary
@@ -145,10 +139,7 @@ pub fn local_attention(g: &mut Builder, p: &Params, x: Value, a: LocalAttention)
     seq_shape.extend([-1, e as i64]);
     let out = g.reshape_const("out_seq", out, &seq_shape)?;
     let out = first_rows(g, "out_unpad", out, len, rank as i64 - 1)?;
-    let out = g.transpose("out_t", out, &perm)?;
-    let mut merge_shape = vec![0i64; rank - 1];
-    merge_shape.push(he as i64);
-    let out = g.reshape_const("out_merged", out, &merge_shape)?;
+    let out = crate::emit::hierarchical::full_attention::merge_heads(g, out, he)?;
     let y = g.with_scope("to_out", |g| linear(g, &p.sub("to_out"), out, he, d, false))?;
     Ok(y)
 }

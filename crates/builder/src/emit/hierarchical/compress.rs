@@ -7,8 +7,8 @@
 //!
 //! Opsets 17+, float32, n symbolic.
 
-use crate::emit::linear::{linear, silu};
-use crate::emit::params::Params;
+use crate::emit::hierarchical::linear::{linear, silu};
+use crate::emit::hierarchical::params::Params;
 use crate::error::EmitError;
 use crate::{Builder, Value};
 

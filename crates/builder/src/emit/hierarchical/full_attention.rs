@@ -5,16 +5,16 @@
 //! §7). Opsets 17+, float32, input `[..., L, d]`, L symbolic.
 //!
 //! RMSNorm → qkv → heads → `rotate_queries_and_keys` (interleaved rotary and xPos, centre
-//! `L // 2`, reusing [`crate::emit::rope`] and [`crate::emit::xpos`]) → `q·kᵀ·e^-½` (scale after
+//! `L // 2`, reusing [`crate::emit::rotary::rope`] and [`crate::emit::rotary::xpos`]) → `q·kᵀ·e^-½` (scale after
 //! the product) → causal mask with `-FLT_MAX` → softmax → `·v` → merge heads → out.
 
 use crate::DType;
 use crate::config::Layout;
-use crate::emit::linear::linear;
-use crate::emit::norm::rms_norm;
-use crate::emit::params::Params;
-use crate::emit::rope::{self, RopeLayout, Tables};
-use crate::emit::xpos;
+use crate::emit::hierarchical::linear::linear;
+use crate::emit::hierarchical::norm::rms_norm;
+use crate::emit::hierarchical::params::Params;
+use crate::emit::rotary::rope::{self, RopeLayout, Tables};
+use crate::emit::rotary::xpos;
 use crate::error::EmitError;
 use crate::{Builder, Value};
 
@@ -39,23 +39,45 @@ struct RotaryTablesKey {
     freqs: Vec<u32>,
 }
 
+/// The permutation exchanging the sequence and heads axes of `[..., L, H, e]` (rank `rank`,
+/// the lead axes before): its own inverse.
+fn heads_perm(rank: usize) -> Vec<i64> {
+    let lead = rank as i64 - 3;
+    let mut perm: Vec<i64> = (0..lead).collect();
+    perm.extend([lead + 1, lead, lead + 2]);
+    perm
+}
+
+/// `[..., L, H·e]` -> `[..., H, L, e]`: the heads of one of q, k, v (`{name}_heads`, then
+/// `{name}_t`).
+pub fn to_heads(g: &mut Builder, name: &str, t: Value, h: usize, e: usize) -> Result<Value, crate::BuildError> {
+    let rank = g.rank(t);
+    let mut heads_shape = vec![0i64; rank - 1];
+    heads_shape.extend([h as i64, e as i64]);
+    let t = g.reshape_const(&format!("{name}_heads"), t, &heads_shape)?;
+    g.transpose(&format!("{name}_t"), t, &heads_perm(rank + 1))
+}
+
+/// `[..., H, L, e]` -> `[..., L, H·e]`: the heads merged back (`out_t`, `out_merged`).
+pub fn merge_heads(g: &mut Builder, out: Value, he: usize) -> Result<Value, crate::BuildError> {
+    let rank = g.rank(out);
+    let out = g.transpose("out_t", out, &heads_perm(rank))?;
+    let mut merge_shape = vec![0i64; rank - 2];
+    merge_shape.push(he as i64);
+    g.reshape_const("out_merged", out, &merge_shape)
+}
+
 pub fn full_attention(g: &mut Builder, p: &Params, x: Value, a: FullAttention) -> Result<Value, EmitError> {
     let FullAttention { dim: d, heads: h, dim_head: e } = a;
     let rank = g.rank(x);
-    let lead = rank - 2;
     let he = h * e;
     // 1. RMSNorm, qkv, heads: [..., L, d] -> 3 x [..., H, L, e]
     let xn = g.with_scope("norm", |g| rms_norm(g, &p.sub("norm"), x, d))?;
     let qkv = g.with_scope("to_qkv", |g| linear(g, &p.sub("to_qkv"), xn, d, 3 * he, false))?;
     let parts = g.split("qkv", qkv, -1, &[he as i64; 3])?;
-    let mut heads_shape = vec![0i64; rank - 1];
-    heads_shape.extend([h as i64, e as i64]);
-    let mut perm: Vec<i64> = (0..lead as i64).collect();
-    perm.extend([lead as i64 + 1, lead as i64, lead as i64 + 2]);
     let mut qkv_heads = Vec::with_capacity(3);
     for (i, name) in ["q", "k", "v"].iter().enumerate() {
-        let t = g.reshape_const(&format!("{name}_heads"), parts[i], &heads_shape)?;
-        qkv_heads.push(g.transpose(&format!("{name}_t"), t, &perm)?);
+        qkv_heads.push(to_heads(g, name, parts[i], h, e)?);
     }
     // 2. rotate_queries_and_keys: interleaved rotary on positions 0..L-1, q·scale, k/scale
     let freqs = p.get("rotary_emb.freqs", &[(e / 2) as i64])?;
@@ -110,9 +132,6 @@ pub fn full_attention(g: &mut Builder, p: &Params, x: Value, a: FullAttention) -
     // 5. softmax, values, merge heads: [..., H, L, e] -> [..., L, H, e] -> [..., L, He]
     let attn = g.softmax("attn", sim, -1)?;
     let out = g.matmul("out_heads", attn, qkv_heads[2])?;
-    let out = g.transpose("out_t", out, &perm)?;
-    let mut merge_shape = vec![0i64; rank - 1];
-    merge_shape.push(he as i64);
-    let out = g.reshape_const("out_merged", out, &merge_shape)?;
+    let out = merge_heads(g, out, he)?;
     g.with_scope("to_out", |g| linear(g, &p.sub("to_out"), out, he, d, false))
 }

@@ -9,20 +9,31 @@
 //! Node names follow the PyTorch module paths (`layers.0.1.attn.to_qkv`), so graph text and ORT
 //! errors point at the module a user knows.
 
+pub mod axial;
+pub mod compress;
+pub mod feed_forward;
+pub mod full_attention;
+pub mod linear;
+pub mod local_attention;
+pub mod merge;
+pub mod norm;
+pub mod params;
+pub mod token_shift;
+
 use crate::DType;
 use crate::Dim;
 use crate::Tensor;
 use crate::config::{HierarchicalConfig, Hierarchy, Window};
-use crate::emit::axial::{fold, unfold};
-use crate::emit::compress::compress;
-use crate::emit::feed_forward::feed_forward;
-use crate::emit::full_attention::{FullAttention, full_attention};
-use crate::emit::linear::linear;
-use crate::emit::local_attention::{LocalAttention, local_attention};
-use crate::emit::merge::{Stream, hierarchical_cat, merge};
-use crate::emit::norm::layer_norm;
-use crate::emit::params::{ParamSource, Params};
-use crate::emit::token_shift::token_shift;
+use crate::emit::hierarchical::axial::{fold, unfold};
+use crate::emit::hierarchical::compress::compress;
+use crate::emit::hierarchical::feed_forward::feed_forward;
+use crate::emit::hierarchical::full_attention::{FullAttention, full_attention};
+use crate::emit::hierarchical::linear::linear;
+use crate::emit::hierarchical::local_attention::{LocalAttention, local_attention};
+use crate::emit::hierarchical::merge::{Stream, hierarchical_cat, merge};
+use crate::emit::hierarchical::norm::layer_norm;
+use crate::emit::hierarchical::params::{ParamSource, Params};
+use crate::emit::hierarchical::token_shift::token_shift;
 use crate::error::EmitError;
 use crate::weights::WeightMap;
 use crate::{Builder, Value};
@@ -91,8 +102,10 @@ pub fn build(cfg: &HierarchicalConfig, weights: &WeightMap) -> Result<crate::Gra
         let n = g.shape_of("len", ids, 1, Some(2))?;
         let one = g.const_i64s("one", &[1])?;
         let last = g.sub("last_index", n, one)?;
-        let ones =
-            g.constant("seq_len_guard", Tensor::f32(vec![cfg.seq_len as i64], vec![1.0; cfg.seq_len]).map_err(crate::emit::rope::bad("seq_len_guard"))?)?;
+        let ones = g.constant(
+            "seq_len_guard",
+            Tensor::f32(vec![cfg.seq_len as i64], vec![1.0; cfg.seq_len]).map_err(crate::emit::rotary::rope::bad("seq_len_guard"))?,
+        )?;
         let guard = g.gather("assert_len_le_seq_len", ones, last, 0)?;
         Ok(g.mul("", x, guard)?)
     })?;

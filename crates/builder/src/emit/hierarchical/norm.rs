@@ -6,7 +6,7 @@
 //! Float32, any leading axes.
 
 use crate::DType;
-use crate::emit::params::Params;
+use crate::emit::hierarchical::params::Params;
 use crate::error::EmitError;
 use crate::{Builder, Value};
 

@@ -9,7 +9,7 @@
 
 use crate::DType;
 use crate::Tensor;
-use crate::emit::rope::{RopeLayout, bad, column};
+use crate::emit::rotary::rope::{RopeLayout, bad, column};
 use crate::error::BuildError;
 use crate::{Builder, Value};
 

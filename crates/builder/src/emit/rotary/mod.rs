@@ -20,15 +20,18 @@
 //! config, the graph falls back to the decomposed form and records why in the metadata
 //! (`rotor.form`); [`fused_fallback_reason`] says it up front.
 
+pub mod axial;
+pub mod rope;
+pub mod xpos;
+
 use std::cell::RefCell;
 
+use self::rope::{Positions, RopeLayout, SeqLen, Tables, bad};
 use crate::DType;
 use crate::Dim;
 use crate::Tensor;
 pub use crate::config::FusedOp;
 use crate::config::{Form, Layout, RotaryConfig, RotaryMode};
-use crate::emit::rope::{self, Positions, RopeLayout, SeqLen, Tables, bad};
-use crate::emit::xpos;
 use crate::error::{BuildError, EmitError};
 use crate::ops::{self, v23::RotaryEmbeddingAttrs};
 use crate::{Builder, Value};

@@ -9,13 +9,13 @@
 //! Axis sizes given in the config become constant angle tables; `null` sizes are read from the
 //! input shape at run time. The per-axis angles (zero outside the axis's block) broadcast-add to
 //! the full `[d1..dk, head_dim]` angle table, then `Cos`/`Sin` and the rotation of
-//! [`crate::emit::rope`].
+//! [`crate::emit::rotary::rope`].
 
 use crate::DType;
 use crate::Dim;
 use crate::Tensor;
 use crate::config::{AxialRotaryConfig, FreqsFor, Layout};
-use crate::emit::rope::{self, RopeLayout, Tables, bad};
+use crate::emit::rotary::rope::{self, RopeLayout, Tables, bad};
 use crate::error::{BuildError, EmitError};
 use crate::{Builder, Value};
 

@@ -5,7 +5,7 @@
 //! Opsets 17+, float32.
 
 use crate::Tensor;
-use crate::emit::params::Params;
+use crate::emit::hierarchical::params::Params;
 use crate::error::EmitError;
 use crate::{Builder, Value};
 

@@ -4,9 +4,9 @@
 //! `net.0.gamma`, `net.1.weight`, `net.3.weight`. Opsets 17+ (`Gelu` op from opset 20, its erf
 //! form before). Float32, any leading axes.
 
-use crate::emit::linear::linear;
-use crate::emit::norm::rms_norm;
-use crate::emit::params::Params;
+use crate::emit::hierarchical::linear::linear;
+use crate::emit::hierarchical::norm::rms_norm;
+use crate::emit::hierarchical::params::Params;
 use crate::error::EmitError;
 use crate::{Builder, Value};
 
