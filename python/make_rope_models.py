@@ -9,7 +9,9 @@ Layout: DIR/torch/<name>/model.onnx (+ model.onnx.data), data.safetensors holdin
 `L<len>/input_ids` [2, len] (int64) and `L<len>/logits` (the eager model's output, float32) for
 len in 1, 13 (a prime) and 71 (> 64), plus test_data_set_<k>/{input,output}_0.pb (the same
 tensors, for python/roundtrip_check.py); DIR/conformance/<test>/model.onnx + data.safetensors
-(set `0/<name>`) for the 8 `test_rotary_embedding*` node tests of the pinned onnx wheel.
+(set `0/<name>`) for the 8 `test_rotary_embedding*` node tests of the pinned onnx wheel, and
+DIR/conformance_expanded/<test>_expanded/ the same for their twins with the op's ONNX function
+body inlined.
 
 Models (2 layers: 4 q/k rotations each; traced with batch 2 and seq 13 — torch specialises a
 traced dim of size 1 — with dynamic batch and sequence):
@@ -28,8 +30,21 @@ traced dim of size 1 — with dynamic batch and sequence):
                        frequency cache on) on q and k of one length: the export writes the
                        queries' table into the cache buffer (ScatterND) and reads the keys'
                        table back from it
-  rotary_xpos_ts, rotary_cached_keys_ts, rotary_cached_keys_cache_ts
-                       the three modules above through the TorchScript exporter (dynamo=False,
+  deepseek_v3          DeepseekV3ForCausalLM, multi-head latent attention (q_lora_rank None,
+                       kv_lora_rank 16, rope on the last 8 of each head's 24 q/k features, the
+                       key's rope part one head shared by all), rope_interleave: the pairs
+                       (2k, 2k+1) rotated and written in halves over half-width tables
+  hf_matmul_tables     one attention layer whose tables are built as transformers 4.x's
+                       LlamaRotaryEmbedding builds them (the one optimum exports):
+                       (inv_freq[None, :, None].expand(B, -1, 1) @ position_ids[:, None, :])
+                       .transpose(1, 2), then cat((f, f), -1).cos() · attention_scaling;
+                       rotate_half, 4 heads of 16
+  chunk_half_tables    one attention layer rotated as GPT-OSS does: half-width tables
+                       (position_ids[..., None] · inv_freq, no cat) and
+                       cat(x1·cos − x2·sin, x2·cos + x1·sin) over x.chunk(2, -1)
+  rotary_xpos_ts, rotary_cached_keys_ts, rotary_cached_keys_cache_ts, hf_matmul_tables_ts,
+  chunk_half_tables_ts
+                       the modules above through the TorchScript exporter (dynamo=False,
                        opset 17: no value_info, shapes computed by Shape/Gather/Where chains)
 
 Nothing is downloaded (HF_HUB_OFFLINE=1); weights come from fixed seeds. Re-running is instant
@@ -68,8 +83,8 @@ def torch_models() -> dict:
     """name -> builder of a module whose forward(input_ids) returns the logits (eval mode)."""
     import torch
     from rotary_embedding_torch import RotaryEmbedding
-    from transformers import (GPTJConfig, GPTJForCausalLM, GPTNeoXConfig, GPTNeoXForCausalLM, LlamaConfig,
-                              LlamaForCausalLM, PhiConfig, PhiForCausalLM)
+    from transformers import (DeepseekV3Config, DeepseekV3ForCausalLM, GPTJConfig, GPTJForCausalLM, GPTNeoXConfig,
+                              GPTNeoXForCausalLM, LlamaConfig, LlamaForCausalLM, PhiConfig, PhiForCausalLM)
     from x_transformers import Decoder, TransformerWrapper
 
     class Logits(torch.nn.Module):
@@ -117,6 +132,50 @@ def torch_models() -> dict:
             y = (att @ v).transpose(1, 2).reshape(b, s, 64)
             return self.out(y)
 
+    class HfStyleAttention(torch.nn.Module):
+        """Embedding -> one attention layer with transformers-style tables -> logits; `form`:
+        "matmul" (transformers 4.x's LlamaRotaryEmbedding, rotate_half) or "chunk" (GPT-OSS's
+        half-width tables and chunk/cat rotation)."""
+
+        def __init__(self, form: str):
+            super().__init__()
+            self.form, self.heads, self.dim_head = form, 4, 16
+            self.emb = torch.nn.Embedding(VOCAB, 64)
+            self.qkv = torch.nn.Linear(64, 3 * 64)
+            self.out = torch.nn.Linear(64, VOCAB)
+            inv_freq = 1.0 / (10000 ** (torch.arange(0, 16, 2, dtype=torch.int64).float() / 16))
+            self.register_buffer("inv_freq", inv_freq, persistent=False)
+            self.attention_scaling = 1.0 if form == "matmul" else 1.25
+
+        def tables(self, x, position_ids):
+            if self.form == "matmul":
+                inv = self.inv_freq[None, :, None].float().expand(position_ids.shape[0], -1, 1)
+                pos = position_ids[:, None, :].float()
+                freqs = (inv.float() @ pos.float()).transpose(1, 2)
+                emb = torch.cat((freqs, freqs), dim=-1)
+            else:
+                emb = position_ids[..., None].float() * self.inv_freq
+            return (emb.cos() * self.attention_scaling).to(x.dtype), (emb.sin() * self.attention_scaling).to(x.dtype)
+
+        def rotate(self, x, cos, sin):
+            if self.form == "matmul":
+                x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2:]
+                return x * cos + torch.cat((-x2, x1), dim=-1) * sin
+            first, second = torch.chunk(x, 2, dim=-1)
+            return torch.cat((first * cos - second * sin, second * cos + first * sin), dim=-1)
+
+        def forward(self, input_ids):
+            x = self.emb(input_ids)
+            b, s, _ = x.shape
+            position_ids = torch.arange(s, device=x.device).unsqueeze(0).expand(b, -1)
+            cos, sin = self.tables(x, position_ids)
+            cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+            q, k, v = self.qkv(x).view(b, s, 3, self.heads, self.dim_head).permute(2, 0, 3, 1, 4)
+            q, k = self.rotate(q, cos, sin), self.rotate(k, cos, sin)
+            att = torch.softmax(q @ k.transpose(-1, -2) / 4.0, dim=-1)
+            y = (att @ v).transpose(1, 2).reshape(b, s, 64)
+            return self.out(y)
+
     def x_decoder(**kwargs):
         return Logits(TransformerWrapper(num_tokens=VOCAB, max_seq_len=256,
                                          attn_layers=Decoder(dim=64, depth=2, heads=4, **kwargs)), False)
@@ -134,11 +193,19 @@ def torch_models() -> dict:
         "phi": lambda: Logits(PhiForCausalLM(PhiConfig(
             hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
             partial_rotary_factor=0.5, max_position_embeddings=256, **common)), True),
+        "deepseek_v3": lambda: Logits(DeepseekV3ForCausalLM(DeepseekV3Config(
+            hidden_size=64, intermediate_size=128, moe_intermediate_size=32, num_hidden_layers=2,
+            num_attention_heads=4, num_key_value_heads=4, n_shared_experts=1, n_routed_experts=4,
+            num_experts_per_tok=2, n_group=1, topk_group=1, first_k_dense_replace=2, kv_lora_rank=16,
+            q_lora_rank=None, qk_rope_head_dim=8, v_head_dim=16, qk_nope_head_dim=16,
+            max_position_embeddings=256, rope_interleave=True, **common)), True),
         "x_transformers_rope": lambda: x_decoder(rotary_pos_emb=True),
         "x_transformers_xpos": lambda: x_decoder(rotary_xpos=True),
         "rotary_xpos": lambda: RotaryAttention(xpos=True, cached=False),
         "rotary_cached_keys": lambda: RotaryAttention(xpos=False, cached=True),
         "rotary_cached_keys_cache": lambda: RotaryAttention(xpos=False, cached=True, freq_cache=True),
+        "hf_matmul_tables": lambda: HfStyleAttention("matmul"),
+        "chunk_half_tables": lambda: HfStyleAttention("chunk"),
     }
 
 
@@ -146,7 +213,8 @@ def torch_models() -> dict:
 # and computes shapes with Shape/Gather/Where chains; it cannot export the HF or x-transformers
 # models of this torch/transformers (aten::diff, an alias-analysis assert)
 TORCHSCRIPT = {"rotary_xpos_ts": "rotary_xpos", "rotary_cached_keys_ts": "rotary_cached_keys",
-               "rotary_cached_keys_cache_ts": "rotary_cached_keys_cache"}
+               "rotary_cached_keys_cache_ts": "rotary_cached_keys_cache", "hf_matmul_tables_ts": "hf_matmul_tables",
+               "chunk_half_tables_ts": "chunk_half_tables"}
 
 
 def export_torch(name: str, build, model_dir: Path) -> None:
@@ -226,8 +294,9 @@ def make_torch(group_dir: Path, names=None) -> list[str]:
     return failed
 
 
-def make_conformance(group_dir: Path) -> None:
-    """The 8 RotaryEmbedding node tests (not their _expanded twins), from onnx's own generator."""
+def make_conformance(group_dir: Path, expanded_dir: Path) -> None:
+    """The 8 RotaryEmbedding node tests into `group_dir` and their _expanded twins (the op's
+    ONNX function body inlined) into `expanded_dir`, from onnx's own generator."""
     import onnx
     import onnx.backend.test.case.model as model_cases
     import onnx.backend.test.cmd_tools as cmd_tools
@@ -235,15 +304,19 @@ def make_conformance(group_dir: Path) -> None:
     from onnx.backend.test.case import node
     from safetensors.numpy import save_file
 
-    cases = [c for c in node.collect_testcases(None)
-             if c.name.startswith("test_rotary_embedding") and not c.name.endswith("_expanded")]
-    if len(cases) != 8:
-        raise RuntimeError(f"expected 8 test_rotary_embedding cases in onnx {onnx.__version__}, found {len(cases)}")
+    cases = [c for c in node.collect_testcases(None) if c.name.startswith("test_rotary_embedding")]
+    if len(cases) != 16:
+        raise RuntimeError(f"expected 8 test_rotary_embedding cases and their _expanded twins in onnx {onnx.__version__}, "
+                           f"found {len(cases)}")
     model_cases.collect_testcases = lambda *a, **k: cases
     with tempfile.TemporaryDirectory(dir=group_dir.parent) as tmp:
         cmd_tools.generate_data(argparse.Namespace(output=tmp))
         shutil.move(str(Path(tmp) / "node"), group_dir)
+    expanded_dir.mkdir()
     for case in sorted(group_dir.iterdir()):
+        if case.name.endswith("_expanded"):
+            shutil.move(str(case), expanded_dir / case.name)
+    for case in sorted([*group_dir.iterdir(), *expanded_dir.iterdir()]):
         m = onnx.load(str(case / "model.onnx"))
         sets = {}
         data = case / "test_data_set_0"
@@ -266,10 +339,10 @@ def main() -> int:
         return 0
     out.mkdir(parents=True, exist_ok=True)
     stamp_path.unlink(missing_ok=True)
-    for d in ("torch", "conformance"):
+    for d in ("torch", "conformance", "conformance_expanded"):
         shutil.rmtree(out / d, ignore_errors=True)
     t = time.perf_counter()
-    make_conformance(out / "conformance")
+    make_conformance(out / "conformance", out / "conformance_expanded")
     failed = make_torch(out / "torch")
     print(f"make_rope_models: {out} in {time.perf_counter() - t:.1f} s")
     if failed:  # no stamp: the next run tries again; the tests then fail naming the missing models

@@ -11,8 +11,8 @@
 #   scripts/golden_master.sh [BASE]        # default BASE: the commit before the IR redesign
 #
 # Set-up as scripts/test.sh does it (the pinned venv; the corpora are generated when missing).
-# The base is built in a git worktree under target/golden-master, sharing target/ (so only
-# rotor's own crates build twice).
+# The base is built in a git worktree under target/golden-master, into its own target dir
+# (target/golden-master-base: a cold build the first time, incremental after).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -30,10 +30,16 @@ git worktree remove --force "$work/base" 2>/dev/null || true
 git worktree prune
 git worktree add --detach --quiet "$work/base" "$base"
 trap 'git -C "$root" worktree remove --force "$work/base" 2>/dev/null || true' EXIT
-(cd "$work/base" && CARGO_TARGET_DIR="$root/target" cargo build --locked --quiet -p rotor-cli)
-cp target/debug/rotor "$work/bin/rotor-base"
+# the base builds in its own target dir (kept between runs): cargo hashes a path package by its
+# path relative to the workspace, so a worktree sharing target/ would overwrite the working
+# tree's artifacts with the base's, and the "new" binary could link the base's crates
+(cd "$work/base" && CARGO_TARGET_DIR="$root/target/golden-master-base" cargo build --locked --quiet -p rotor-cli)
+cp "$root/target/golden-master-base/debug/rotor" "$work/bin/rotor-base"
 cargo build --locked --quiet -p rotor-cli
 cp target/debug/rotor "$work/bin/rotor-new"
+if cmp -s "$work/bin/rotor-base" "$work/bin/rotor-new"; then
+  echo "golden-master: the two builds are the same binary (is $base the working tree?)" >&2
+fi
 
 echo "golden-master: corpora (generated when missing)" >&2
 "$ROTOR_PYTHON" python/make_corpus.py --out target/corpus >&2

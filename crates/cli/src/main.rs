@@ -63,11 +63,11 @@ dce: remove nodes and initializers nothing reads\n  \
 eliminate-noops: remove Identity, same-type Cast, same-shape Reshape/Expand, identity Transpose/Slice, x*1, ...\n  \
 cse: merge identical nodes and identical constants/initializers\n  \
 fold-constants: fold constant subgraphs (exact ops only, size-limited) and shape chains over symbolic dims\n  \
-fuse-rope: fuse x*cos + rotate(x)*sin (rotate_half, interleaved pairs, partial rotation, xPos scales, rotor's own \
-decomposed form) into one op per rotated tensor, the op chosen by --rope-target; only what is proven equivalent \
+fuse-rope: fuse x*cos + rotate(x)*sin (rotate_half, interleaved pairs, partial rotation, xPos scales, the chunk form \
+cat(x1*c - x2*s, x2*c + x1*s), rotor's own decomposed form) into one op per rotated tensor, the op chosen by --rope-target; only what is proven equivalent \
 (pairing, signs, cos/sin equal on both features of a pair, read from the model's own tables)\n  \
 lower-rope: rewrite ai.onnx and com.microsoft RotaryEmbedding as standard ops\n  \
-legalize-tract: rewrite what tract 0.23 cannot evaluate (boolean Equal, int64 CumSum of flags)\n  \
+legalize-tract: rewrite what tract 0.23 cannot evaluate (boolean Equal, int64 CumSum of flags, batched outer-product MatMul, ConstantOfShape without value)\n  \
 fit-opset: lower the opset to the --target's maximum when every node provably means the same there\n\
 Default pipeline: eliminate-noops, fold-constants, cse, dce, fuse-rope, dce.\n\n\
 Every attribute kind, element type, \

@@ -14,6 +14,18 @@
 //! Two uses: in [`Mode::Rotation`] the analysis must end at a given value `x` and may only
 //! move features within a row, so that `feat(R)` proves `R[r, i] = s_i · x[r, p(i)]`; in
 //! [`Mode::Table`] (cos/sin tables) it proves `C[r, i] = C[r, j]` for feature pairs.
+//!
+//! Tables are often built with their feature axis elsewhere and moved last by a `Transpose`
+//! (HF's `(inv_freq[None, :, None] @ position_ids[:, None, :]).transpose(1, 2)`). For those,
+//! [`Analyzer::feat_moved`] describes a value as if one of its axes were moved last (the others
+//! keeping their order): ops that can say what that view of their output is in terms of the
+//! same view of their inputs (element-wise ops, `Cast`, `Expand`, `Unsqueeze`, `Transpose`, a
+//! `MatMul` whose inner dim is 1) declare it in [`crate::ops::OpDef::feat_moved`]; anything else is
+//! a source along that axis.
+//!
+//! Classes compare tensors over the leading axes of the value they describe; a transfer that
+//! reorders leading axes (a `Transpose` of them) renames its classes, so that equal classes of
+//! different values always mean equal tensors.
 
 use std::collections::HashMap;
 
@@ -34,10 +46,16 @@ pub enum Mode {
 enum Key {
     /// Feature `j` of an opaque value.
     Source(Value, usize),
+    /// Feature `j` of an opaque value along its axis `axis` (moved last).
+    Moved(Value, usize, usize),
     /// A value constant along the trailing axes.
     Uniform(Value),
-    /// A constant column (normalised to a positive first non-zero element), by bits.
-    Column(Vec<u64>),
+    /// A value constant along the axis viewed as the feature axis: the value without that
+    /// axis (`Some(axis)`, of size 1), or as it is (`None`: it lacks the axis and broadcasts).
+    Whole(Value, Option<usize>),
+    /// A constant column (normalised to a positive first non-zero element) over the leading
+    /// dims it is stored with, by bits.
+    Column(Vec<usize>, Vec<u64>),
     /// An op applied to classes (signs included where the op does not absorb them).
     Apply(String, Vec<(i8, u32)>),
 }
@@ -87,6 +105,7 @@ pub struct Analyzer {
     stop: Option<Value>,
     keys: HashMap<Key, u32>,
     memo: HashMap<Value, Option<Feat>>,
+    moved: HashMap<(Value, usize), Option<Feat>>,
     sources: HashMap<u32, (Value, usize)>,
     depth: usize,
 }
@@ -99,7 +118,7 @@ const MAX_CONST_ELEMENTS: usize = 1 << 20;
 impl Analyzer {
     /// A new analysis; `stop` is the value a rotation must end at.
     pub fn new(mode: Mode, stop: Option<Value>) -> Analyzer {
-        Analyzer { mode, stop, keys: HashMap::new(), memo: HashMap::new(), sources: HashMap::new(), depth: 0 }
+        Analyzer { mode, stop, keys: HashMap::new(), memo: HashMap::new(), moved: HashMap::new(), sources: HashMap::new(), depth: 0 }
     }
 
     /// What the analysis may look through.
@@ -200,17 +219,19 @@ impl Analyzer {
         if !t.dtype().is_computable() || t.len() > MAX_CONST_ELEMENTS {
             return self.source(g, v);
         }
-        let d = match t.dims().last() {
-            None => 1,
-            Some(d) => usize::try_from(*d).ok()?,
-        };
-        let vals = t.values_f64();
-        if d == 0 || !vals.len().is_multiple_of(d) {
-            return None;
-        }
-        if d == 1 {
+        let dims: Vec<usize> = t.dims().iter().map(|d| usize::try_from(*d).ok()).collect::<Option<_>>()?;
+        if dims.last().is_none_or(|d| *d == 1) {
             let c = self.intern(Key::Uniform(v));
             return Some(Feat { dims: vec![1], entries: vec![(1, c)] });
+        }
+        self.columns(&dims, &t.values_f64())
+    }
+
+    /// A constant `vals` (row-major over `dims`, at least one feature) by its columns.
+    fn columns(&mut self, dims: &[usize], vals: &[f64]) -> Option<Feat> {
+        let (&d, lead) = dims.split_last()?;
+        if d == 0 || !vals.len().is_multiple_of(d) {
+            return None;
         }
         let rows = vals.len() / d;
         let mut entries = Vec::with_capacity(d);
@@ -218,10 +239,99 @@ impl Analyzer {
             let col: Vec<f64> = (0..rows).map(|r| vals[r * d + j]).collect();
             let neg = col.iter().find(|x| **x != 0.0).is_some_and(|x| *x < 0.0);
             let bits = col.iter().map(|x| (if neg { -x } else { *x } + 0.0).to_bits()).collect();
-            let c = self.intern(Key::Column(bits));
+            let c = self.intern(Key::Column(lead.to_vec(), bits));
             entries.push((if neg { -1 } else { 1 }, c));
         }
         Some(Feat { dims: vec![d], entries })
+    }
+
+    /// The description of `v` with its axis `axis` moved last (the other axes keeping their
+    /// order), over that one axis, when the analysis can tell ([`Mode::Table`] only; the last
+    /// axis is [`Analyzer::feat`]).
+    pub fn feat_moved(&mut self, g: &Graph, v: Value, axis: usize) -> Option<Feat> {
+        let r = shape(g, v)?.len();
+        if axis + 1 == r {
+            return self.feat(g, v);
+        }
+        if axis >= r || self.mode != Mode::Table {
+            return None;
+        }
+        if let Some(f) = self.moved.get(&(v, axis)) {
+            return f.clone();
+        }
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
+        self.depth += 1;
+        let f = self.compute_moved(g, v, axis);
+        self.depth -= 1;
+        self.moved.insert((v, axis), f.clone());
+        f
+    }
+
+    /// A value constant along the viewed axis, as a one-entry description (`axis`: the unit
+    /// axis dropped, or `None` when the value lacks the axis).
+    pub fn whole(&mut self, v: Value, axis: Option<usize>) -> Feat {
+        let c = self.intern(Key::Whole(v, axis));
+        Feat { dims: vec![1], entries: vec![(1, c)] }
+    }
+
+    fn compute_moved(&mut self, g: &Graph, v: Value, axis: usize) -> Option<Feat> {
+        let s = shape(g, v)?;
+        let d = usize::try_from(s[axis].fixed()?).ok()?;
+        if d == 1 {
+            return Some(self.whole(v, Some(axis)));
+        }
+        if d > MAX_FEATURES {
+            return None;
+        }
+        if let Some(t) = constant(g, v) {
+            if !t.dtype().is_computable() || t.len() > MAX_CONST_ELEMENTS {
+                return self.source_moved(v, axis, d);
+            }
+            let dims: Vec<usize> = t.dims().iter().map(|d| usize::try_from(*d).ok()).collect::<Option<_>>()?;
+            let vals = t.values_f64();
+            let order = moved_order(&dims, axis);
+            let moved: Vec<f64> = order.iter().map(|i| vals[*i]).collect();
+            let mut mdims: Vec<usize> = dims.iter().enumerate().filter(|(i, _)| *i != axis).map(|(_, d)| *d).collect();
+            mdims.push(dims[axis]);
+            return self.columns(&mdims, &moved);
+        }
+        let Some(n) = producer(g, v) else { return self.source_moved(v, axis, d) };
+        if !is_onnx(n) {
+            return self.source_moved(v, axis, d);
+        }
+        let n = n.clone();
+        let out = crate::ops::lookup(&n.domain, &n.op_type).map_or(Transfer::Opaque, |op| op.feat_moved(self, g, &n, v, axis));
+        match out {
+            Transfer::Feat(f) => Some(f),
+            Transfer::Opaque | Transfer::NotHere => self.source_moved(v, axis, d),
+            Transfer::Unknown => None,
+        }
+    }
+
+    fn source_moved(&mut self, v: Value, axis: usize, d: usize) -> Option<Feat> {
+        let entries = (0..d).map(|j| (1, self.intern(Key::Moved(v, axis, j)))).collect();
+        Some(Feat { dims: vec![d], entries })
+    }
+
+    /// The views of the inputs `ins` of a broadcasting op (numpy rules) with output `v` and its
+    /// axis `axis` moved last: an input that lacks the axis or has it at size 1 is one entry.
+    pub fn moved_inputs(&mut self, g: &Graph, ins: &[Value], v: Value, axis: usize) -> Option<Vec<Feat>> {
+        let ro = shape(g, v)?.len();
+        ins.iter()
+            .map(|&i| {
+                let si = shape(g, i)?;
+                let Some(ai) = axis.checked_sub(ro.checked_sub(si.len())?) else { return Some(self.whole(i, None)) };
+                if si[ai].fixed() == Some(1) { Some(self.whole(i, Some(ai))) } else { self.feat_moved(g, i, ai) }
+            })
+            .collect()
+    }
+
+    /// `f` as the description of a value whose leading axes are those of the described one
+    /// reordered (`how` names the reordering): each class renamed, signs kept.
+    pub fn reordered(&mut self, how: &str, f: Feat) -> Feat {
+        self.unary(how, f, true)
     }
 
     /// An element-wise function applied to each class; `keep_sign`: the caller settled signs
@@ -291,4 +401,26 @@ impl Analyzer {
         dims[t] = keep.len();
         Some(Feat { dims, entries })
     }
+}
+
+/// Row-major source indices of a tensor of `dims` with axis `axis` moved last.
+fn moved_order(dims: &[usize], axis: usize) -> Vec<usize> {
+    let mut strides = vec![1usize; dims.len()];
+    for i in (0..dims.len().saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * dims[i + 1];
+    }
+    let mut perm: Vec<usize> = (0..dims.len()).filter(|i| *i != axis).collect();
+    perm.push(axis);
+    let total: usize = dims.iter().product();
+    (0..total)
+        .map(|flat| {
+            let mut rem = flat;
+            let mut src = 0;
+            for &p in perm.iter().rev() {
+                src += (rem % dims[p]) * strides[p];
+                rem /= dims[p];
+            }
+            src
+        })
+        .collect()
 }

@@ -13,6 +13,12 @@
 //!         repeat_interleave, a constant's columns, ...)
 //!     S = S1·…·Sn with sR(a)·S[a] = −sR(b)·S[b] for every pair (a first, b second)
 //!     C, S broadcast over one of x's axes 1 and 2 (the heads axis)
+//! or, the chunk form (GPT-OSS, DeepSeek-V3) over half-width tables, k < D/2:
+//! y = Concat(x1·c − x2·s, x2·c + x1·s, axis=-1)      (either operand order of the Add and Muls)
+//!     x1[.., k] = x[.., k], x2[.., k] = x[.., k + D/2]   (Split/Slice of x, signs tracked), or
+//!     x1[.., k] = x[.., 2k], x2[.., k] = x[.., 2k + 1]   (DeepSeek's interleaved pairs, written out
+//!                                                       in halves: the op rotates x de-interleaved)
+//!     c, s : [.., D/2], equal class per feature in both halves (cos, sin directly)
 //! partial rotation, when present:
 //! x = Slice(X, 0, D, axis=-1);  z = Concat(y, Slice(X, D, end, axis=-1), axis=-1)
 //! ```
@@ -40,7 +46,7 @@ use crate::{Cx, PassError, RopeTarget, Rule};
 use rotor_ir::feat::{Analyzer, Feat, Mode};
 
 pub const NAME: &str = "fuse_rope";
-pub const SUMMARY: &str = "fuse x·cos + rotate(x)·sin (half, interleaved, partial, xPos) into RotaryEmbedding (--rope-target)";
+pub const SUMMARY: &str = "fuse x·cos + rotate(x)·sin (half, interleaved, partial, xPos, chunk) into RotaryEmbedding (--rope-target)";
 
 /// The tables of a proven rotation and how they pair features: what its per-pair caches are
 /// built from (and the memo key of those caches, shared by rotations over the same tables).
@@ -54,6 +60,12 @@ struct Tables {
     signs: Vec<i8>,
     /// `x` as a `[B, S, H, D]` tensor (heads on axis 2), else heads on axis 1 (or rank 3).
     heads_axis: usize,
+    /// The tables are already per pair (`[.., D/2]`, the chunk form): cos and the signed sin as
+    /// they are, nothing sliced.
+    half: bool,
+    /// The chunk form rotates `x`'s interleaved pairs into halves: the op reads `x`
+    /// de-interleaved (`x[.., 0::2]` then `x[.., 1::2]`).
+    deinterleave: bool,
 }
 
 /// A proven rotation.
@@ -156,7 +168,13 @@ fn find(g: &Graph, id: NodeId, tables: &mut Analyzer) -> Result<Match, String> {
                 match prove(g, x, rv, d, r, sub, &cos, &sin, &mut rot, tables) {
                     Ok((interleaved, signs, heads_axis)) => {
                         let compact = cos.len() == 1 && sin.len() == 1 && signs.iter().all(|s| *s == 1) && is_compact_swap(g, rv, x);
-                        return Ok(Match { root: id, x, y, t: Tables { cos, sin, interleaved, d, signs, heads_axis }, compact });
+                        return Ok(Match {
+                            root: id,
+                            x,
+                            y,
+                            t: Tables { cos, sin, interleaved, d, signs, heads_axis, half: false, deinterleave: false },
+                            compact,
+                        });
                     }
                     Err(e) => note(e),
                 }
@@ -221,20 +239,187 @@ fn prove(
             return Err((6, format!("sin is not provably opposite on features {a} and {b} (after the rotation's signs)")));
         }
     }
-    // the heads axis the tables broadcast over
-    let heads_axis = if r == 3 {
-        1
-    } else {
-        let ones = |ax: usize| cos.iter().chain(sin).all(|t| aligned(g, *t, r, ax) == Some(Dim::Fixed(1)));
-        if ones(1) {
-            1
-        } else if ones(2) {
-            2
-        } else {
-            return Err((7, "cos/sin vary along both axes 1 and 2 of x: no heads axis to broadcast over".into()));
-        }
-    };
+    let heads_axis = heads_axis(g, r, cos, sin).ok_or((7, "cos/sin vary along both axes 1 and 2 of x: no heads axis to broadcast over".to_string()))?;
     Ok((interleaved, signs, heads_axis))
+}
+
+/// The axis of a rank-`r` rotated tensor that the tables broadcast over (the heads): 1 for rank
+/// 3, else 1 or 2, whichever every table has at size 1.
+fn heads_axis(g: &Graph, r: usize, cos: &[Value], sin: &[Value]) -> Option<usize> {
+    if r == 3 {
+        return Some(1);
+    }
+    let ones = |ax: usize| cos.iter().chain(sin).all(|t| aligned(g, *t, r, ax) == Some(Dim::Fixed(1)));
+    [1, 2].into_iter().find(|ax| ones(*ax))
+}
+
+/// One signed product of a chunk-form half: `sign · u · factors` with `u` read as a movement of
+/// `x`'s features.
+struct Term {
+    /// Per feature of `u`: the feature of `x` it holds and its sign (the term's sign folded in).
+    moves: Vec<(usize, i8)>,
+    factors: Vec<Value>,
+}
+
+/// The readings of `v` (a product) as a movement of `x`'s features times factors.
+fn terms(g: &Graph, v: Value, sign: i8, rot: &mut Analyzer, x: Value) -> Vec<Term> {
+    let mut out = Vec::new();
+    for (u, factors) in splits(g, v, 3) {
+        if factors.is_empty() {
+            continue;
+        }
+        let Some(f) = rot.feat(g, u) else { continue };
+        let moves: Option<Vec<(usize, i8)>> = f
+            .entries
+            .iter()
+            .map(|(s, c)| match rot.source_of(*c) {
+                Some((src, j)) if src == x => Some((j, s * sign)),
+                _ => None,
+            })
+            .collect();
+        if let Some(moves) = moves {
+            out.push(Term { moves, factors });
+        }
+    }
+    out
+}
+
+/// A chunk-form half `Add`/`Sub` of two products, as (cos term, sin term): the cos term holds
+/// `x`'s features `cos_at[k]`, the sin term `sin_at[k]`, for k < h.
+fn half_terms(g: &Graph, v: Value, cos_at: &[usize], sin_at: &[usize], rot: &mut Analyzer, x: Value) -> Option<(Term, Term)> {
+    let n = producer(g, v).filter(|n| (is_op(n, "Add") || is_op(n, "Sub")) && n.inputs.len() == 2)?;
+    let second = if is_op(n, "Sub") { -1 } else { 1 };
+    let (a, b) = (input(n, 0)?, input(n, 1)?);
+    let holds = |t: &Term, at: &[usize]| t.moves.len() == at.len() && t.moves.iter().zip(at).all(|((j, _), want)| j == want);
+    for (p, q, sp, sq) in [(a, b, 1, second), (b, a, second, 1)] {
+        let cos = terms(g, p, sp, rot, x).into_iter().find(|t| holds(t, cos_at));
+        let sin = terms(g, q, sq, rot, x).into_iter().find(|t| holds(t, sin_at));
+        if let (Some(c), Some(s)) = (cos, sin) {
+            return Some((c, s));
+        }
+    }
+    None
+}
+
+/// The `x` a chunk-form half may rotate: the input of a Split/Slice behind a factor.
+fn chunk_sources(g: &Graph, v: Value) -> Vec<Value> {
+    let Some(n) = producer(g, v).filter(|n| (is_op(n, "Add") || is_op(n, "Sub")) && n.inputs.len() == 2) else { return Vec::new() };
+    let mut out = Vec::new();
+    for operand in n.inputs.iter().flatten() {
+        for (u, _) in splits(g, *operand, 3) {
+            if let Some(src) = producer(g, u).filter(|p| is_op(p, "Split") || is_op(p, "Slice")).and_then(|p| input(p, 0))
+                && !out.contains(&src)
+            {
+                out.push(src);
+            }
+        }
+    }
+    out
+}
+
+/// Try to prove the node `id` is a chunk-form rotation: a two-input `Concat` on the last axis
+/// (the rotated pairs written in halves), or a `Reshape` of the two halves stacked on a new last
+/// axis (`stack((lo, hi), -1).flatten(-2)`: written as pairs, the ONNX function body's
+/// interleaved form).
+fn find_chunk(g: &Graph, id: NodeId, tables: &mut Analyzer) -> Result<Match, String> {
+    let n = g.node(id).ok_or("node removed")?;
+    let y = only_output(n).ok_or("no single output")?;
+    let r = shape(g, y).map_or(0, <[Dim]>::len);
+    if !(3..=4).contains(&r) || !is_rope_float(g.dtype(y)) {
+        return Err("not a float tensor of rank 3 or 4".into());
+    }
+    let (lo, hi, pairs_out) = if is_op(n, "Concat") {
+        let (Some(lo), Some(hi)) = (input(n, 0), input(n, 1)) else { return Err("missing operand".into()) };
+        if axis(attr_int(n, "axis", 0), r) != Some(r - 1) {
+            return Err("not a concatenation on the last axis".into());
+        }
+        (lo, hi, false)
+    } else {
+        let (lo, hi) = input(n, 0).and_then(|v| stacked_halves(g, v, y)).ok_or("not two halves stacked on a new last axis")?;
+        (lo, hi, true)
+    };
+    let mut why = String::from("its halves are not x1·cos − x2·sin and x2·cos + x1·sin over the halves of one tensor");
+    for x in chunk_sources(g, lo) {
+        let Some(d) = last_dim(g, x).and_then(|d| usize::try_from(d).ok()).filter(|d| *d >= 2 && d % 2 == 0) else { continue };
+        if !shape(g, x).zip(shape(g, y)).is_some_and(|(a, b)| same_shape(a, b)) {
+            continue;
+        }
+        let h = d / 2;
+        let mut rot = Analyzer::new(Mode::Rotation, Some(x));
+        // lo[k] = x[a]·c − x[b]·s ; hi[k] = x[b]·c + x[a]·s with (a, b) = (k, k+h) or (2k, 2k+1);
+        // written in halves, pairs (2k, 2k+1) are read de-interleaved; written as pairs, they
+        // must be x's own pairs
+        let halves = (false, (0..h).collect::<Vec<_>>(), (h..d).collect::<Vec<_>>());
+        let pairs_in = (!pairs_out, (0..h).map(|k| 2 * k).collect(), (0..h).map(|k| 2 * k + 1).collect());
+        let layouts = if pairs_out { vec![pairs_in] } else { vec![halves, pairs_in] };
+        let found = layouts.iter().find_map(|(deinterleave, a, b)| {
+            let lo_terms = half_terms(g, lo, a, b, &mut rot, x)?;
+            let hi_terms = half_terms(g, hi, b, a, &mut rot, x)?;
+            Some((*deinterleave, lo_terms, hi_terms))
+        });
+        let Some((deinterleave, (ca, sa), (cb, sb))) = found else { continue };
+        let xn = g.value_name(x);
+        let (Some(fca), Some(fcb), Some(fsa), Some(fsb)) =
+            (tables.product(g, &ca.factors), tables.product(g, &cb.factors), tables.product(g, &sa.factors), tables.product(g, &sb.factors))
+        else {
+            why = format!("the tables rotating {xn} are products the analysis cannot read");
+            continue;
+        };
+        if [&fca, &fcb, &fsa, &fsb].iter().any(|f| ![1, h].contains(&f.total())) {
+            why = format!("the tables rotating {xn} do not have one value per pair");
+            continue;
+        }
+        let at = |f: &Feat, k: usize| f.entries[if f.total() == 1 { 0 } else { k }];
+        // sR at the second feature of each pair, in the op's layout (halves, or x's pairs)
+        let mut signs = vec![1i8; d];
+        let mut ok = true;
+        for (k, (_, second)) in pairs(d, pairs_out).enumerate() {
+            // cos: the same class, coefficient +1 in both halves (the cache is hi's product)
+            let (xa, xb) = (at(&fca, k), at(&fcb, k));
+            if xa != xb || ca.moves[k].1 != 1 || cb.moves[k].1 != 1 {
+                why = format!("cos of the chunk rotation of {xn} is not provably equal in both halves at pair {k}");
+                ok = false;
+                break;
+            }
+            // sin: the coefficient of x[b] in lo[k] is −(the coefficient of x[a] in hi[k])
+            let (ya, yb) = (at(&fsa, k), at(&fsb, k));
+            if ya.1 != yb.1 || sa.moves[k].1 * ya.0 != -(sb.moves[k].1 * yb.0) {
+                why = format!("sin of the chunk rotation of {xn} is not provably opposite in both halves at pair {k}");
+                ok = false;
+                break;
+            }
+            signs[second] = sb.moves[k].1;
+        }
+        if !ok {
+            continue;
+        }
+        let Some(heads_axis) = heads_axis(g, r, &cb.factors, &sb.factors) else {
+            why = "cos/sin vary along both axes 1 and 2 of x: no heads axis to broadcast over".into();
+            continue;
+        };
+        let t = Tables { cos: cb.factors, sin: sb.factors, interleaved: pairs_out, d, signs, heads_axis, half: true, deinterleave };
+        return Ok(Match { root: id, x, y, t, compact: false });
+    }
+    Err(why)
+}
+
+/// `(lo, hi)` when `v` = `Concat(Unsqueeze(lo, -1), Unsqueeze(hi, -1), axis=-1)` and `y` is
+/// `v` with its last two axes flattened (`v` `[.., h, 2]`, `y` `[.., 2h]`, the same leading dims):
+/// `y[.., 2k] = lo[.., k]`, `y[.., 2k+1] = hi[.., k]`.
+fn stacked_halves(g: &Graph, v: Value, y: Value) -> Option<(Value, Value)> {
+    let cat = producer(g, v).filter(|n| is_op(n, "Concat") && n.inputs.len() == 2)?;
+    let (s, sy) = (shape(g, v)?, shape(g, y)?);
+    let r = sy.len();
+    let flat = r >= 1 && s.len() == r + 1 && same_shape(&s[..r - 1], &sy[..r - 1]) && s[r - 1].mul(&s[r]) == sy[r - 1];
+    if !flat || axis(attr_int(cat, "axis", 0), r + 1) != Some(r) || s[r] != Dim::Fixed(2) {
+        return None;
+    }
+    let un = |v: Value| -> Option<Value> {
+        let n = producer(g, v).filter(|n| is_op(n, "Unsqueeze"))?;
+        let axes = input(n, 1).and_then(|a| const_ints(g, a))?;
+        if axes.len() == 1 && axis(axes[0], r + 1) == Some(r) { input(n, 0) } else { None }
+    };
+    Some((un(input(cat, 0)?)?, un(input(cat, 1)?)?))
 }
 
 /// `(X, z)` when `m.x = X[..., :D]` and `m.y` is only read by `z = Concat(y, X[..., D:])`.
@@ -309,7 +494,7 @@ fn caches(g: &mut Builder, m: &Match, cos: &[Value], sin: &[Value], r: usize) ->
     let sin = product(g, "sin", sin)?;
     let last = g.const_i64s("last_axis", &[-1])?;
     let take = |g: &mut Builder, name: &str, t: Value, first: bool| -> Result<Value, BuildError> {
-        if shape(g, t).and_then(|s| s.last().cloned()) == Some(Dim::Fixed(1)) {
+        if m.t.half || shape(g, t).and_then(|s| s.last().cloned()) == Some(Dim::Fixed(1)) {
             return Ok(t);
         }
         let (start, end, step) = match (m.t.interleaved, first) {
@@ -384,7 +569,7 @@ fn batch_seq_dims(g: &Graph, big: Value, r: usize, heads_axis: usize) -> Option<
 /// match's values), the readers of the rotated value shunted to it, and the old chain dropped.
 fn rewrite(g: &Graph, m: &Match, target: RopeTarget, upgrade: bool, memo: &Memo) -> Result<Patch, BuildError> {
     // the decomposed form rotates the slice and keeps the model's Concat
-    let part = if target == RopeTarget::Decomposed { None } else { partial(g, m) };
+    let part = if target == RopeTarget::Decomposed || m.t.deinterleave { None } else { partial(g, m) };
     let (big, out, anchor) = match part {
         Some((big, z, cat)) => (big, z, cat),
         None => (m.x, m.y, m.root),
@@ -418,11 +603,37 @@ fn rewrite(g: &Graph, m: &Match, target: RopeTarget, upgrade: bool, memo: &Memo)
     // 2. the replacement
     let mut built = Built::default();
     let new = p.builder().with_scope(&scope, |g| -> Result<Value, BuildError> {
+        // DeepSeek's pairs: the rotation of x's pairs written in halves is the half rotation of
+        // x de-interleaved
+        let (x, big_t) = if m.t.deinterleave {
+            let order: Vec<i64> = (0..m.t.d as i64).step_by(2).chain((1..m.t.d as i64).step_by(2)).collect();
+            let idx = g.const_i64s("deinterleave_order", &order)?;
+            let xd = g.gather("deinterleaved", x, idx, -1)?;
+            (xd, xd)
+        } else {
+            (x, big_t)
+        };
         if target == RopeTarget::Decomposed {
-            let cos = product(g, "cos", &cos_t)?;
+            let mut cos = product(g, "cos", &cos_t)?;
             let mut sin = product(g, "sin", &sin_t)?;
-            if m.t.signs.contains(&-1) {
-                let c = sign_const(g, "signs", &m.t.signs, g.dtype(sin))?;
+            let mut signs = m.t.signs.clone();
+            if m.t.half {
+                // per-pair tables to full width (each pair's value on both its features), the
+                // sine (signed σ) minus on the first: y[a] = x[a]·c − x[b]·σs, y[b] = x[b]·c + x[a]·σs
+                let h = m.t.d as i64 / 2;
+                let order: Vec<i64> = if m.t.interleaved { (0..h).flat_map(|k| [k, k]).collect() } else { (0..h).chain(0..h).collect() };
+                let idx = g.const_i64s("pair_of_feature", &order)?;
+                let widen = |g: &mut Builder, name: &str, t: Value| -> Result<Value, BuildError> {
+                    if shape(g, t).and_then(|s| s.last().cloned()) == Some(Dim::Fixed(1)) { Ok(t) } else { g.gather(name, t, idx, -1) }
+                };
+                cos = widen(g, "cos_full", cos)?;
+                sin = widen(g, "sin_full", sin)?;
+                for (a, b) in pairs(m.t.d, m.t.interleaved) {
+                    signs[a] = -m.t.signs[b];
+                }
+            }
+            if signs.contains(&-1) {
+                let c = sign_const(g, "signs", &signs, g.dtype(sin))?;
                 sin = g.mul("sin_signed", sin, c)?;
             }
             let plan =
@@ -544,10 +755,14 @@ impl Rule for FuseRope {
         NAME
     }
 
-    /// Every two-operand `Add`/`Sub` of the graph.
+    /// Every two-input `Concat` and `Reshape` (the chunk form, whose halves are `Add`/`Sub`s
+    /// themselves: tried first), then every two-operand `Add`/`Sub` of the graph.
     fn candidates(&mut self, g: &Graph, _cx: &mut Cx) -> Result<Vec<Option<NodeId>>, PassError> {
         self.tables = Analyzer::new(Mode::Table, None);
-        Ok(g.nodes().iter().filter(|n| (is_op(n, "Add") || is_op(n, "Sub")) && n.inputs.len() == 2).map(|n| Some(n.id)).collect())
+        let two = |n: &&rotor_builder::Node, ops: &[&str]| ops.iter().any(|op| is_op(n, op)) && n.inputs.len() == 2;
+        let cats = g.nodes().iter().filter(|n| two(n, &["Concat", "Reshape"]));
+        let sums = g.nodes().iter().filter(|n| two(n, &["Add", "Sub"]));
+        Ok(cats.chain(sums).map(|n| Some(n.id)).collect())
     }
 
     fn rewrite(&mut self, g: &Graph, at: Option<NodeId>, cx: &mut Cx) -> Result<Option<Patch>, PassError> {
@@ -555,17 +770,31 @@ impl Rule for FuseRope {
         let Some(id) = at else { return Ok(None) };
         let Some(n) = g.node(id) else { return Ok(None) };
         let name = label(g, n);
-        let m = match find(g, id, &mut self.tables) {
+        let chunk = is_op(n, "Concat") || is_op(n, "Reshape");
+        let found = if chunk { find_chunk(g, id, &mut self.tables) } else { find(g, id, &mut self.tables) };
+        let m = match found {
             Ok(m) => m,
             Err(why) => {
-                // an Add of two products is worth explaining; other Adds are not candidates
-                let products = n.inputs.iter().flatten().all(|v| producer(g, *v).is_some_and(|p| is_op(p, "Mul")));
-                if products {
+                // an Add of two products (two such sums, concatenated or stacked) is worth
+                // explaining; other Adds, Concats and Reshapes are not candidates
+                let of = |v: &Value, ops: &[&str]| producer(g, *v).is_some_and(|p| ops.iter().any(|op| is_op(p, op)));
+                let products = |n: &rotor_builder::Node| n.inputs.iter().flatten().all(|v| of(v, &["Mul"]));
+                let sum_of_products = |v: Value| of(&v, &["Add", "Sub"]) && producer(g, v).is_some_and(products);
+                let worth = if is_op(n, "Reshape") {
+                    let stacked = input(n, 0).zip(only_output(n)).and_then(|(v, y)| stacked_halves(g, v, y));
+                    stacked.is_some_and(|(lo, hi)| sum_of_products(lo) && sum_of_products(hi))
+                } else if chunk {
+                    n.inputs.iter().flatten().all(|v| sum_of_products(*v))
+                } else {
+                    products(n)
+                };
+                if worth {
                     cx.reject(&name, why);
                 }
                 return Ok(None);
             }
         };
+        // rotor's compact swap is the decomposed form already
         if m.compact && target == RopeTarget::Decomposed {
             return Ok(None);
         }

@@ -83,6 +83,20 @@ const TRACT_RULES: &[OpRule] = &[
         applies: Some(int64_output),
     },
     OpRule {
+        op: "ConstantOfShape",
+        domain: "",
+        why: "tract 0.23 takes a ConstantOfShape without `value` as float64 (ONNX: float32 0): \"Impossible to unify F32 with F64\"",
+        source: "measured here: DeepSeek-V3 export in tract 0.23.9 (tests/rope_passes.rs)",
+        applies: Some(crate::legalize_tract::default_constant_of_shape),
+    },
+    OpRule {
+        op: "MatMul",
+        domain: "",
+        why: "tract 0.23 can drop the batch of a batched outer product ([.., M, 1] @ [.., 1, N]) when its operands are expanded (\"expected batch,seq,8, got 1,3,8\")",
+        source: "measured here: transformers 4.x rotary tables (hf_matmul_tables) in tract 0.23.9 (tests/rope_passes.rs)",
+        applies: Some(crate::legalize_tract::batched_outer_product),
+    },
+    OpRule {
         op: "RotaryEmbedding",
         domain: "com.microsoft",
         why: "tract 0.23 fails to type the contrib op's offset form (position_ids of shape [1])",

@@ -261,6 +261,185 @@ fn interleaved_tables_with_an_interleaved_rotation_fuse() {
     assert_eq!(n.attr("interleaved"), Some(&Attr::Int(1)));
 }
 
+/// GPT-OSS's chunk form over half-width tables: `cat(x1·c ∓ x2·s, x2·c' ± x1·s)`, with
+/// `x1, x2` the halves of `x` or (`pairs`, DeepSeek-V3) its even and odd features.
+fn chunk_graph(first_minus: bool, second_cos_twice: bool) -> Builder {
+    chunk_graph_of(first_minus, second_cos_twice, false)
+}
+
+fn strided(g: &mut Builder, name: &str, x: Value, start: i64) -> Value {
+    let s = g.const_i64s(&format!("{name}_s"), &[start]).unwrap();
+    let e = g.const_i64s(&format!("{name}_e"), &[i64::MAX]).unwrap();
+    let a = g.const_i64s(&format!("{name}_a"), &[-1]).unwrap();
+    let st = g.const_i64s(&format!("{name}_st"), &[2]).unwrap();
+    g.slice(name, x, s, e, Some(a), Some(st)).unwrap()
+}
+
+fn chunk_graph_of(first_minus: bool, second_cos_twice: bool, pairs: bool) -> Builder {
+    chunk_graph_written(first_minus, second_cos_twice, pairs, false)
+}
+
+/// The chunk form; `stacked`: the halves written as pairs, `stack((lo, hi), -1).flatten(-2)`
+/// (the ONNX function body of the interleaved op).
+fn chunk_graph_written(first_minus: bool, second_cos_twice: bool, pairs: bool, stacked: bool) -> Builder {
+    let Rope { mut g, x, f } = rope_start(23);
+    let cos = g.cos("cos", f).unwrap();
+    let sin = g.sin("sin", f).unwrap();
+    let cos2 = if second_cos_twice {
+        let two = g.constant("two", Tensor::scalar_f32(2.0)).unwrap();
+        let f2 = g.mul("f2", f, two).unwrap();
+        g.cos("cos2", f2).unwrap()
+    } else {
+        cos
+    };
+    let (x1, x2) =
+        if pairs { (strided(&mut g, "x1", x, 0), strided(&mut g, "x2", x, 1)) } else { (slice_last(&mut g, "x1", x, 0, 4), slice_last(&mut g, "x2", x, 4, 8)) };
+    let (a, b) = (g.mul("x1c", x1, cos).unwrap(), g.mul("x2s", x2, sin).unwrap());
+    let lo = if first_minus { g.sub("lo", a, b).unwrap() } else { g.add("lo", a, b).unwrap() };
+    let (c, d) = (g.mul("x2c", x2, cos2).unwrap(), g.mul("x1s", x1, sin).unwrap());
+    let hi = g.add("hi", c, d).unwrap();
+    let y = if stacked {
+        let lo = g.unsqueeze("lo_pair", lo, &[-1]).unwrap();
+        let hi = g.unsqueeze("hi_pair", hi, &[-1]).unwrap();
+        let st = g.concat("stack", &[lo, hi], -1).unwrap();
+        let back = g.shape_of("x_shape", x, 0, None).unwrap();
+        g.reshape("y", st, back).unwrap()
+    } else {
+        g.concat("y", &[lo, hi], -1).unwrap()
+    };
+    g.output("y", y).unwrap();
+    g
+}
+
+#[test]
+fn the_chunk_form_fuses_and_its_near_misses_say_why() {
+    for target in [RopeTarget::Onnx, RopeTarget::Microsoft] {
+        let mut g = chunk_graph(true, false);
+        let r = run_passes(g.graph_mut(), rotor_passes::DEFAULT_PIPELINE, &Options { rope_target: target, ..Options::default() }).unwrap();
+        assert_eq!(rewrites(&r, "fuse_rope"), 1, "{target:?}: {:?}", r.rejections);
+        assert_eq!((count(&g, "RotaryEmbedding"), count(&g, "Sub"), count(&g, "Slice")), (1, 0, 0), "{target:?}");
+        assert!(r.rejections.is_empty(), "the halves are not reported once the whole fused: {:?}", r.rejections);
+    }
+    // rotor's decomposed form: full-width tables, one Split and one Concat
+    let mut g = chunk_graph(true, false);
+    let r = run_passes(g.graph_mut(), rotor_passes::DEFAULT_PIPELINE, &Options { rope_target: RopeTarget::Decomposed, ..Options::default() }).unwrap();
+    assert_eq!((rewrites(&r, "fuse_rope"), count(&g, "Sub"), count(&g, "Split")), (1, 0, 1));
+    // DeepSeek-V3: the pairs (2k, 2k+1) rotated and written in halves; the op reads x
+    // de-interleaved (one Gather)
+    for target in [RopeTarget::Onnx, RopeTarget::Microsoft, RopeTarget::Decomposed] {
+        let mut g = chunk_graph_of(true, false, true);
+        let r = run_passes(g.graph_mut(), rotor_passes::DEFAULT_PIPELINE, &Options { rope_target: target, ..Options::default() }).unwrap();
+        assert_eq!((rewrites(&r, "fuse_rope"), count(&g, "Sub")), (1, 0), "{target:?}: {:?}", r.rejections);
+        let orders: Vec<Vec<f64>> =
+            g.nodes().iter().filter(|n| n.op_type == "Gather").filter_map(|n| g.graph().constant_of(n.inputs[1]?).map(|t| t.values_f64())).collect();
+        assert!(orders.contains(&vec![0.0, 2.0, 4.0, 6.0, 1.0, 3.0, 5.0, 7.0]), "{target:?}: {orders:?}");
+    }
+    // the interleaved op's function body: x's pairs rotated and written back as pairs
+    for target in [RopeTarget::Onnx, RopeTarget::Microsoft, RopeTarget::Decomposed] {
+        let mut g = chunk_graph_written(true, false, true, true);
+        let r = run_passes(g.graph_mut(), rotor_passes::DEFAULT_PIPELINE, &Options { rope_target: target, ..Options::default() }).unwrap();
+        assert_eq!((rewrites(&r, "fuse_rope"), count(&g, "Sub"), count(&g, "Unsqueeze") > 0), (1, 0, true), "{target:?}: {:?}", r.rejections);
+        if target != RopeTarget::Decomposed {
+            let n = g.nodes().iter().find(|n| n.op_type == "RotaryEmbedding").unwrap();
+            assert_eq!(n.attr("interleaved"), Some(&Attr::Int(1)), "{target:?}");
+        }
+    }
+    // halves rotated but written as pairs: not a rotation of x's features in place
+    let why = rejection(&mut chunk_graph_written(true, false, false, true));
+    assert!(why.contains("halves are not"), "{why}");
+    // x1·c + x2·s: the sine has the same sign in both halves
+    let why = rejection(&mut chunk_graph(false, false));
+    assert!(why.contains("sin of the chunk rotation of x is not provably opposite"), "{why}");
+    // cos(f) in one half, cos(2f) in the other
+    let why = rejection(&mut chunk_graph(true, true));
+    assert!(why.contains("cos of the chunk rotation of x is not provably equal"), "{why}");
+}
+
+/// transformers 4.x's tables for `x` `[B, H, S, D]`: `(inv[None, :, None] @ pos[None, None,
+/// :]).transpose(1, 2)`, concatenated with the same product of `other` frequencies (with
+/// itself when `None`).
+fn outer_product_tables(g: &mut Builder, x: Value, inv: &[f32], other: Option<&[f32]>) -> Value {
+    let s = g.shape_of("len", x, 2, Some(3)).unwrap();
+    let s = g.squeeze("len_scalar", s, &[0]).unwrap();
+    let zero = g.constant("zero", Tensor::scalar_i64(0)).unwrap();
+    let one = g.constant("one", Tensor::scalar_i64(1)).unwrap();
+    let pos = g.range("pos", zero, s, one).unwrap();
+    let pos = g.cast("pos_f", pos, DType::F32).unwrap();
+    let pos = g.unsqueeze("pos_row", pos, &[0, 1]).unwrap();
+    let freqs = |g: &mut Builder, name: &str, inv: &[f32]| {
+        let c = g.constant(&format!("{name}_inv"), Tensor::f32(vec![1, inv.len() as i64, 1], inv.to_vec()).unwrap()).unwrap();
+        let m = g.matmul(&format!("{name}_outer"), c, pos).unwrap();
+        g.transpose(&format!("{name}_t"), m, &[0, 2, 1]).unwrap()
+    };
+    let a = freqs(g, "f", inv);
+    let b = match other {
+        Some(o) => freqs(g, "g", o),
+        None => a,
+    };
+    g.concat("emb", &[a, b], -1).unwrap()
+}
+
+fn outer_product_graph(other: Option<&[f32]>) -> Builder {
+    let mut g = Builder::new("rope", 23).unwrap();
+    let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::Fixed(2), Dim::sym("S"), Dim::Fixed(8)]).unwrap();
+    let emb = outer_product_tables(&mut g, x, &[1.0, 0.1, 0.01, 0.001], other);
+    let cos = g.cos("cos", emb).unwrap();
+    let sin = g.sin("sin", emb).unwrap();
+    let r = rotate_half(&mut g, x);
+    let a = g.mul("x_cos", x, cos).unwrap();
+    let b = g.mul("r_sin", r, sin).unwrap();
+    let y = g.add("y", a, b).unwrap();
+    g.output("y", y).unwrap();
+    g
+}
+
+#[test]
+fn tables_from_a_transposed_outer_product_fuse() {
+    let mut g = outer_product_graph(None);
+    let r = run(&mut g, rotor_passes::DEFAULT_PIPELINE);
+    assert_eq!(rewrites(&r, "fuse_rope"), 1, "{:?}", r.rejections);
+    assert_eq!(count(&g, "RotaryEmbedding"), 1);
+    // the second half from other frequencies: not a rotation
+    let why = rejection(&mut outer_product_graph(Some(&[1.0, 0.1, 0.01, 0.002])));
+    assert!(why.contains("cos is not provably equal on features 3 and 7"), "{why}");
+}
+
+/// Classes compare tensors over the leading axes of the value they describe: a transpose of
+/// leading axes, or constants broadcast along different axes, must not read as equal features.
+#[test]
+fn the_table_analysis_does_not_mistake_reordered_rows_for_equal_ones() {
+    use rotor_ir::feat::{Analyzer, Mode};
+    let vals: Vec<f32> = (0..16).map(|i| i as f32).collect();
+    let mut g = Builder::new("t", 17).unwrap();
+    // C [2, 2, 4] with C[i, j] != C[j, i]; Concat(Cᵀ, C) on the last axis
+    let c = g.constant("c", Tensor::f32(vec![2, 2, 4], vals.clone()).unwrap()).unwrap();
+    let ct = g.transpose("ct", c, &[1, 0, 2]).unwrap();
+    let both = g.concat("both", &[ct, c], -1).unwrap();
+    // the same 8 numbers as [1, 2, 4] and [2, 1, 4], expanded to [2, 2, 4]
+    let p = g.constant("p", Tensor::f32(vec![1, 2, 4], vals[..8].to_vec()).unwrap()).unwrap();
+    let q = g.constant("q", Tensor::f32(vec![2, 1, 4], vals[..8].to_vec()).unwrap()).unwrap();
+    let shape = g.const_i64s("shape", &[2, 2, 4]).unwrap();
+    let pe = g.expand("pe", p, shape).unwrap();
+    let qe = g.expand("qe", q, shape).unwrap();
+    let crossed = g.concat("crossed", &[pe, qe], -1).unwrap();
+    // a transpose that moves the middle axis last, twice: rows kept, so equal
+    let t1 = g.transpose("t1", c, &[0, 2, 1]).unwrap();
+    let t2 = g.transpose("t2", c, &[0, 2, 1]).unwrap();
+    let moved = g.concat("moved", &[t1, t2], -1).unwrap();
+    for v in [both, crossed, moved] {
+        let name = g.value_name(v).to_string();
+        g.output(&name, v).unwrap();
+    }
+    let g = g.finish().unwrap();
+    let mut a = Analyzer::new(Mode::Table, None);
+    for (v, want_equal) in [(both, false), (crossed, false), (moved, true)] {
+        let f = a.feat(&g, v).unwrap();
+        let h = f.total() / 2;
+        let equal = (0..h).all(|k| f.entries[k] == f.entries[k + h]);
+        assert_eq!(equal, want_equal, "{}", g.value_name(v));
+    }
+}
+
 #[test]
 fn opset_upgrades_only_when_every_op_keeps_its_meaning() {
     // opset 17 with nothing that changes: raised to 23, IR version follows
@@ -364,7 +543,7 @@ fn fold_constants_will_not_blow_a_model_up() {
 }
 
 #[test]
-fn legalize_tract_rewrites_boolean_equal_and_flag_cumsum_only() {
+fn legalize_tract_rewrites_what_tract_misreads_only() {
     let mut g = Builder::new("g", 17).unwrap();
     let a = g.input("a", DType::Bool, [Dim::sym("N")]).unwrap();
     let b = g.input("b", DType::Bool, [Dim::sym("N")]).unwrap();
@@ -382,6 +561,41 @@ fn legalize_tract_rewrites_boolean_equal_and_flag_cumsum_only() {
     assert_eq!(count(&g, "Xor"), 1);
     assert_eq!(count(&g, "CumSum"), 2, "one rewritten to int32, one left");
     assert!(r.rejections.iter().any(|x| x.reason.contains("could overflow")), "{:?}", r.rejections);
+    // [B, 4, 1] @ [B, 1, S] is a product; [B, 4, 2] @ [B, 2, S] is not
+    let mut g = Builder::new("g", 17).unwrap();
+    let u = g.input("u", DType::F32, [Dim::sym("B"), Dim::Fixed(4), Dim::Fixed(1)]).unwrap();
+    let v = g.input("v", DType::F32, [Dim::sym("B"), Dim::Fixed(1), Dim::sym("S")]).unwrap();
+    let w = g.input("w", DType::F32, [Dim::sym("B"), Dim::Fixed(4), Dim::Fixed(2)]).unwrap();
+    let z = g.input("z", DType::F32, [Dim::sym("B"), Dim::Fixed(2), Dim::sym("S")]).unwrap();
+    let outer = g.matmul("outer", u, v).unwrap();
+    let inner = g.matmul("inner", w, z).unwrap();
+    let y = g.add("y", outer, inner).unwrap();
+    g.output("y", y).unwrap();
+    let r = run(&mut g, &["legalize_tract", "dce"]);
+    assert_eq!(rewrites(&r, "legalize_tract"), 1);
+    assert_eq!((count(&g, "MatMul"), count(&g, "Mul")), (1, 1));
+    assert_eq!(g.graph().shape(g.graph().outputs()[0]), &[Dim::sym("B"), Dim::Fixed(4), Dim::sym("S")][..]);
+    // ConstantOfShape: the default value written out; an explicit one left alone
+    let mut g = Builder::new("g", 17).unwrap();
+    let s = g.input("s", DType::I64, [Dim::Fixed(2)]).unwrap();
+    let zeros = g.add_node("zeros", "ConstantOfShape", &[Some(s)], vec![]).unwrap();
+    let ones = g.add_node("ones", "ConstantOfShape", &[Some(s)], vec![("value".into(), Attr::Tensor(Tensor::f32(vec![1], vec![1.0]).unwrap()))]).unwrap();
+    let y = g.add("y", zeros, ones).unwrap();
+    g.output("y", y).unwrap();
+    let r = run(&mut g, &["legalize_tract", "dce"]);
+    assert_eq!(rewrites(&r, "legalize_tract"), 1);
+    let values: Vec<Vec<f64>> = g
+        .nodes()
+        .iter()
+        .filter(|n| n.op_type == "ConstantOfShape")
+        .map(|n| match n.attr("value") {
+            Some(Attr::Tensor(t)) => t.values_f64(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(values.len(), 2);
+    assert!(values.contains(&vec![0.0]) && values.contains(&vec![1.0]), "{values:?}");
+    assert_eq!(g.graph().dtype(g.graph().outputs()[0]), DType::F32);
 }
 
 #[test]

@@ -154,6 +154,14 @@ impl OpDef for Arith {
         }
     }
 
+    fn feat_moved(&self, a: &mut Analyzer, g: &Graph, n: &Node, v: Value, axis: usize) -> Transfer {
+        let Some(ins) = n.inputs.iter().copied().collect::<Option<Vec<Value>>>() else { return Transfer::Unknown };
+        match a.moved_inputs(g, &ins, v, axis) {
+            Some(fs) => transfer(a, &n.op_type, &fs).into(),
+            None => Transfer::Unknown,
+        }
+    }
+
     fn noop(&self, g: &Graph, n: &Node) -> Option<Value> {
         let want = match n.op_type.as_str() {
             "Mul" | "Div" => 1.0,

@@ -32,12 +32,16 @@ impl OpDef for BitCastOp {
 }
 
 /// The transfer of both casts: float to float keeps signs.
-fn cast_feat(a: &mut Analyzer, g: &Graph, n: &Node, v: Value) -> Transfer {
+fn cast_feat(a: &mut Analyzer, g: &Graph, n: &Node, v: Value, moved: Option<usize>) -> Transfer {
     if !a.table() {
         return Transfer::Opaque;
     }
     let Some(x) = input(n, 0) else { return Transfer::Unknown };
-    let Some(f) = a.feat(g, x) else { return Transfer::Unknown };
+    let f = match moved {
+        None => a.feat(g, x),
+        Some(axis) => a.feat_moved(g, x, axis),
+    };
+    let Some(f) = f else { return Transfer::Unknown };
     let float = |d: DType| matches!(d, DType::F32 | DType::F16 | DType::BF16 | DType::F64);
     let op = format!("Cast{}", g.dtype(v));
     Transfer::Feat(if float(g.dtype(x)) && float(g.dtype(v)) { a.unary(&op, f, true) } else { a.generic(&op, &[f]) })
@@ -82,7 +86,11 @@ impl OpDef for CastOp {
     }
 
     fn feat(&self, a: &mut Analyzer, g: &Graph, n: &Node, v: Value) -> Transfer {
-        cast_feat(a, g, n, v)
+        cast_feat(a, g, n, v, None)
+    }
+
+    fn feat_moved(&self, a: &mut Analyzer, g: &Graph, n: &Node, v: Value, axis: usize) -> Transfer {
+        cast_feat(a, g, n, v, Some(axis))
     }
 
     fn noop(&self, g: &Graph, n: &Node) -> Option<Value> {
@@ -97,7 +105,11 @@ impl OpDef for CastOp {
 
 impl OpDef for CastLikeOp {
     fn feat(&self, a: &mut Analyzer, g: &Graph, n: &Node, v: Value) -> Transfer {
-        cast_feat(a, g, n, v)
+        cast_feat(a, g, n, v, None)
+    }
+
+    fn feat_moved(&self, a: &mut Analyzer, g: &Graph, n: &Node, v: Value, axis: usize) -> Transfer {
+        cast_feat(a, g, n, v, Some(axis))
     }
 
     fn noop(&self, g: &Graph, n: &Node) -> Option<Value> {

@@ -2,7 +2,7 @@
 //!
 //! Numpy broadcast of the input against the shape vector (its symbolic value). Exact
 //! evaluation; an expand to x's own (fully known) shape is a no-op. Per-feature transfer
-//! (tables): a unit trailing axis repeats its one feature.
+//! (tables): a unit trailing axis repeats its one feature, on the last axis or one moved last.
 
 use super::{Entry, InferCtx, InferResult, Inferred, OpDef, known_shape, want_int};
 use crate::eval::{Arr, broadcast, pick};
@@ -62,6 +62,17 @@ impl OpDef for ExpandOp {
             return Transfer::Opaque;
         }
         feat(a, g, n, v).into()
+    }
+
+    fn feat_moved(&self, a: &mut Analyzer, g: &Graph, n: &Node, v: Value, axis: usize) -> Transfer {
+        let Some(x) = input(n, 0) else { return Transfer::Unknown };
+        let Some(d) = shape(g, v).and_then(|s| s.get(axis)?.fixed()).and_then(|d| usize::try_from(d).ok()) else { return Transfer::Unknown };
+        match a.moved_inputs(g, &[x], v, axis).and_then(|mut f| f.pop()) {
+            // a broadcast axis repeats its one entry
+            Some(f) if f.total() == 1 => Transfer::Feat(Feat { dims: vec![d], entries: vec![f.entries[0]; d] }),
+            Some(f) if f.total() == d => Transfer::Feat(f),
+            _ => Transfer::Unknown,
+        }
     }
 
     fn noop(&self, g: &Graph, n: &Node) -> Option<Value> {

@@ -1,11 +1,15 @@
 //! # `MatMul(A, B)`
 //!
 //! Numpy matmul: 1-D operands promoted and their unit axis dropped again, batch dims
-//! broadcast, inner dims equal when both are known.
+//! broadcast, inner dims equal when both are known. Per-feature transfer (tables): a product
+//! whose inner dim is 1 (`[…, M, 1] @ […, 1, N]`, an outer product) is the broadcast `Mul` of
+//! its operands (−0 aside: the one-term sum may turn −0 into +0), on any axis.
 
 use super::{Entry, InferCtx, InferResult, Inferred, OpDef, broadcast_shapes, known_shape, want_same_dtype};
 use crate::error::InferError;
-use crate::{Dim, shape_text};
+use crate::feat::{Analyzer, Feat, Transfer};
+use crate::query::{input, shape};
+use crate::{Dim, Graph, Node, Value, shape_text};
 
 pub(super) const ENTRIES: &[Entry] = &[Entry { domain: "", ops: &["MatMul"], def: &MatMulOp }];
 
@@ -45,8 +49,37 @@ fn infer_matmul(ctx: &InferCtx) -> InferResult {
     Ok(vec![Inferred::new(a.dtype, out)])
 }
 
+/// The operands of an outer product: both of rank 2 or more, inner dim 1.
+fn outer_operands(g: &Graph, n: &Node) -> Option<[Value; 2]> {
+    let (a, b) = (input(n, 0)?, input(n, 1)?);
+    let (sa, sb) = (shape(g, a)?, shape(g, b)?);
+    (sa.len() >= 2 && sb.len() >= 2 && sa[sa.len() - 1] == Dim::Fixed(1) && sb[sb.len() - 2] == Dim::Fixed(1)).then_some([a, b])
+}
+
+fn outer_transfer(a: &mut Analyzer, fs: Option<Vec<Feat>>) -> Transfer {
+    match fs {
+        Some(fs) => super::arith_transfer(a, "Mul", &fs).into(),
+        None => Transfer::Unknown,
+    }
+}
+
 impl OpDef for MatMulOp {
     fn infer(&self, ctx: &InferCtx) -> Option<InferResult> {
         Some(infer_matmul(ctx))
+    }
+
+    fn feat(&self, a: &mut Analyzer, g: &Graph, n: &Node, _v: Value) -> Transfer {
+        if !a.table() {
+            return Transfer::Opaque;
+        }
+        let Some(ins) = outer_operands(g, n) else { return Transfer::Opaque };
+        let fs = ins.iter().map(|i| a.feat(g, *i)).collect();
+        outer_transfer(a, fs)
+    }
+
+    fn feat_moved(&self, a: &mut Analyzer, g: &Graph, n: &Node, v: Value, axis: usize) -> Transfer {
+        let Some(ins) = outer_operands(g, n) else { return Transfer::Opaque };
+        let fs = a.moved_inputs(g, &ins, v, axis);
+        outer_transfer(a, fs)
     }
 }

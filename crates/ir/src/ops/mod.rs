@@ -77,6 +77,13 @@ pub trait OpDef: Sync {
         Transfer::Opaque
     }
 
+    /// How the op moves or combines features along axis `axis` of its output `v` viewed as the
+    /// last axis ([`Analyzer::feat_moved`]); only called in table mode, for an axis that is not
+    /// the last one. Ops that do not say are a source along that axis.
+    fn feat_moved(&self, _a: &mut Analyzer, _g: &Graph, _n: &Node, _v: Value, _axis: usize) -> Transfer {
+        Transfer::Opaque
+    }
+
     /// When `n` (an ai.onnx node with one output) computes nothing new, the value its output
     /// equals.
     fn noop(&self, _g: &Graph, _n: &Node) -> Option<Value> {

@@ -3,7 +3,7 @@
 //! Axes as an input (opset 13+) or, in older models, an attribute; `Squeeze` without axes drops
 //! every unit axis. Symbolic values pass through. Exact evaluation; empty constant axes are a
 //! no-op. Per-feature transfer: unit axes come and go around the described trailing axes (a
-//! rotation may not squeeze a leading axis).
+//! rotation may not squeeze a leading axis); an `Unsqueeze` keeps an axis viewed last.
 
 use super::{Entry, InferCtx, InferResult, Inferred, OpDef, fixed_values, known_shape, norm_axis};
 use crate::error::InferError;
@@ -91,6 +91,23 @@ fn feat_unsqueeze(a: &mut Analyzer, g: &Graph, n: &Node, v: Value) -> Option<Fea
     Some(Feat { dims, entries: f.entries })
 }
 
+/// Unsqueeze's output axis `axis` viewed last: the input's axis it comes from, viewed last
+/// (an inserted axis has size 1 and never gets here).
+fn feat_unsqueeze_moved(a: &mut Analyzer, g: &Graph, n: &Node, v: Value, at: usize) -> Option<Feat> {
+    let x = input(n, 0)?;
+    let axes = match input(n, 1) {
+        Some(a) => const_ints(g, a)?,
+        None => attr_ints(n, "axes")?,
+    };
+    let ro = shape(g, v)?.len();
+    let axes: Vec<usize> = axes.iter().map(|a| axis(*a, ro)).collect::<Option<_>>()?;
+    if axes.contains(&at) {
+        return None;
+    }
+    let before = axes.iter().filter(|a| **a < at).count();
+    a.feat_moved(g, x, at - before)
+}
+
 fn feat_squeeze(a: &mut Analyzer, g: &Graph, n: &Node) -> Option<Feat> {
     let x = input(n, 0)?;
     let f = a.feat(g, x)?;
@@ -157,6 +174,13 @@ impl OpDef for SqueezeOps {
 
     fn feat(&self, a: &mut Analyzer, g: &Graph, n: &Node, v: Value) -> Transfer {
         if n.op_type == "Unsqueeze" { feat_unsqueeze(a, g, n, v) } else { feat_squeeze(a, g, n) }.into()
+    }
+
+    fn feat_moved(&self, a: &mut Analyzer, g: &Graph, n: &Node, v: Value, axis: usize) -> Transfer {
+        if n.op_type != "Unsqueeze" {
+            return Transfer::Opaque;
+        }
+        feat_unsqueeze_moved(a, g, n, v, axis).map_or(Transfer::Unknown, Transfer::Feat)
     }
 
     fn noop(&self, g: &Graph, n: &Node) -> Option<Value> {
