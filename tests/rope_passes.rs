@@ -204,15 +204,21 @@ fn tract_runs_the_decomposed_form_wherever_it_runs_the_export() {
     assert_eq!(needs_legalizing, ["hf_matmul_tables", "hf_matmul_tables_ts"], "decomposed models tract needs rewritten");
 }
 
+/// The 8 `test_rotary_embedding*` cases of `group` (`conformance`, or `conformance_expanded`
+/// for their function-body twins), sorted.
+fn conformance_cases(root: &Path, group: &str) -> Vec<PathBuf> {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(root.join(group)).unwrap().map(|e| e.unwrap().path()).collect();
+    cases.sort();
+    assert_eq!(cases.len(), 8, "the 8 test_rotary_embedding cases in {group}");
+    cases
+}
+
 #[test]
 fn conformance_tests_pass_lowered_in_ort_and_tract_and_fuse_back() {
     let Some(root) = models_dir("conformance_tests_pass_lowered_in_ort_and_tract_and_fuse_back") else { return };
     let with_ort = ort_available("conformance_tests_pass_lowered_in_ort_and_tract_and_fuse_back");
     let tmp = tempfile::tempdir().unwrap();
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(root.join("conformance")).unwrap().map(|e| e.unwrap().path()).collect();
-    cases.sort();
-    assert_eq!(cases.len(), 8, "the 8 test_rotary_embedding cases");
-    for case in &cases {
+    for case in &conformance_cases(&root, "conformance") {
         let name = case.file_name().unwrap().to_string_lossy().to_string();
         let mut g = rotor_export::load_file(&case.join("model.onnx")).unwrap();
         let r = run_passes(&mut g, &["lower_rope", "dce"], &Options::default()).unwrap();
@@ -241,10 +247,7 @@ fn the_function_bodies_of_rotary_embedding_fuse_back() {
     let Some(root) = models_dir("the_function_bodies_of_rotary_embedding_fuse_back") else { return };
     let with_ort = ort_available("the_function_bodies_of_rotary_embedding_fuse_back");
     let tmp = tempfile::tempdir().unwrap();
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(root.join("conformance_expanded")).unwrap().map(|e| e.unwrap().path()).collect();
-    cases.sort();
-    assert_eq!(cases.len(), 8, "the 8 test_rotary_embedding*_expanded cases");
-    for case in &cases {
+    for case in &conformance_cases(&root, "conformance_expanded") {
         let name = case.file_name().unwrap().to_string_lossy().to_string();
         let original = rotor_export::load_file(&case.join("model.onnx")).unwrap();
         for (tname, target) in RopeTarget::ALL {

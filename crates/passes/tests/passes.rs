@@ -131,14 +131,19 @@ fn rope_graph(
     let Rope { mut g, x, f } = rope_start(opset);
     let ec = g.with_scope("c", |g| Ok::<_, ()>(cos_src(g, f))).unwrap();
     let es = g.with_scope("s", |g| Ok::<_, ()>(sin_src(g, f))).unwrap();
+    rotation_output(&mut g, x, ec, es, rotate);
+    g
+}
+
+/// The graph's output `y = x·cos(ec) + rotate(x)·sin(es)`.
+fn rotation_output(g: &mut Builder, x: Value, ec: Value, es: Value, rotate: impl Fn(&mut Builder, Value) -> Value) {
     let cos = g.cos("cos", ec).unwrap();
     let sin = g.sin("sin", es).unwrap();
-    let r = rotate(&mut g, x);
+    let r = rotate(g, x);
     let a = g.mul("x_cos", x, cos).unwrap();
     let b = g.mul("r_sin", r, sin).unwrap();
     let y = g.add("y", a, b).unwrap();
     g.output("y", y).unwrap();
-    g
 }
 
 fn slice_last(g: &mut Builder, name: &str, x: Value, start: i64, end: i64) -> Value {
@@ -383,13 +388,7 @@ fn outer_product_graph(other: Option<&[f32]>) -> Builder {
     let mut g = Builder::new("rope", 23).unwrap();
     let x = g.input("x", DType::F32, [Dim::sym("B"), Dim::Fixed(2), Dim::sym("S"), Dim::Fixed(8)]).unwrap();
     let emb = outer_product_tables(&mut g, x, &[1.0, 0.1, 0.01, 0.001], other);
-    let cos = g.cos("cos", emb).unwrap();
-    let sin = g.sin("sin", emb).unwrap();
-    let r = rotate_half(&mut g, x);
-    let a = g.mul("x_cos", x, cos).unwrap();
-    let b = g.mul("r_sin", r, sin).unwrap();
-    let y = g.add("y", a, b).unwrap();
-    g.output("y", y).unwrap();
+    rotation_output(&mut g, x, emb, emb, rotate_half);
     g
 }
 
